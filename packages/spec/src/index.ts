@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+export {
+  CNI_ERROR_CODES,
+  CniError,
+  toCniError,
+  isCniErrorJson,
+} from './errors.ts';
+export type { CniErrorCode, CniErrorName, CniErrorJson, CniErrorOptions } from './errors.ts';
+
+export {
+  ALL_SPEC_VERSIONS,
+  CURRENT_SPEC_VERSION,
+  isSpecVersion,
+  compareVersions,
+  effectiveVersion,
+  specVersionHas,
+  negotiateConfigVersion,
+  versionInfo,
+  assertVersionSupported,
+} from './version.ts';
+export type { SpecVersion, SpecFeature, VersionInfo } from './version.ts';
+
+export type {
+  Dns,
+  IpamConfig,
+  PortMapping,
+  BandwidthEntry,
+  IpRange,
+  RuntimeConfig,
+  GcAttachment,
+  NetConf,
+  PluginConf,
+  NetConfList,
+  NetConfWithResult,
+} from './config.ts';
+
+export { convertResult, toCurrentResult } from './result/convert.ts';
+export type {
+  RouteV020,
+  IpConfigV020,
+  ResultV020,
+  InterfaceV040,
+  IpConfigV040,
+  Route,
+  ResultV040,
+  InterfaceV100,
+  IpConfigV100,
+  ResultV100,
+  CurrentResult,
+  Result,
+} from './result/types.ts';
