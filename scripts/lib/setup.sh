@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared set-up of the README's two commands: system packages through apt-get when missing,
+# pnpm at the version package.json pins, and the workspace's npm dependencies.
+
+# What the tests and the demo need from Debian. Kept in one place so the two commands agree.
+CNI_TEST_APT_PACKAGES=(
+  iproute2 nftables iptables conntrack iputils-ping
+  libnl-3-200 libnl-route-3-200
+  containernetworking-plugins
+  qemu-system-x86 linux-image-cloud-amd64 busybox-static e2fsprogs cpio kmod
+)
+CNI_DEMO_APT_PACKAGES=(
+  iproute2 nftables iptables iputils-ping libnl-3-200 libnl-route-3-200
+)
+
+step() { printf '\n==> %s\n' "$*"; }
+fail() { printf '\nerror: %s\n' "$*" >&2; exit 1; }
+
+setup_system_packages() {
+  local missing=()
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    fail "missing Debian packages (${missing[*]}); run as root so they can be installed"
+  fi
+  step "apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q || fail "apt-get update failed"
+  apt-get install -y -q --no-install-recommends "${missing[@]}" || fail "apt-get install failed"
+}
+
+setup_node_dependencies() {
+  local want
+  want=$(node -p "require('./package.json').packageManager.split('@')[1]")
+  if ! command -v pnpm >/dev/null || [ "$(pnpm --version 2>/dev/null)" != "$want" ]; then
+    step "npm install -g pnpm@$want"
+    npm install -g --no-fund --no-audit "pnpm@$want" >/dev/null || fail "could not install pnpm $want"
+  fi
+  step "pnpm install"
+  pnpm install --frozen-lockfile || fail "pnpm install failed"
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
+// Runs one test tier through vitest and records its counts in .tier-results/<tier>.json,
+// which scripts/tier-summary.mjs turns into the per-tier table the test command prints.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tierCapability } from './tier-capability.mjs';
+
+const tier = process.argv[2];
+const extra = process.argv.slice(3);
+if (!['unit', 'kernel', 'e2e'].includes(tier)) {
+  console.error(`usage: run-tier.mjs unit|kernel|e2e [vitest args...]`);
+  process.exit(2);
+}
+
+mkdirSync('.tier-results', { recursive: true });
+const rawFile = `.tier-results/${tier}.vitest.json`;
+const capability = tierCapability(tier);
+
+const run = spawnSync(
+  'npx',
+  ['vitest', 'run', '--passWithNoTests', '--reporter=default', '--reporter=json', `--outputFile.json=${rawFile}`, ...extra],
+  { stdio: 'inherit', env: { ...process.env, CNI_TIER: tier, CNI_TIER_CAN_RUN: capability.canRun ? '1' : '0' } },
+);
+
+let counts = { passed: 0, failed: 0, skipped: 0, skippedTests: [] };
+if (existsSync(rawFile)) {
+  const report = JSON.parse(readFileSync(rawFile, 'utf8'));
+  counts.passed = report.numPassedTests ?? 0;
+  counts.failed = (report.numFailedTests ?? 0) + (report.numRuntimeErrorTestSuites ?? 0);
+  counts.skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+  for (const file of report.testResults ?? []) {
+    // A file that failed to load has no assertions but is a failure all the same.
+    if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) counts.failed += 1;
+    for (const test of file.assertionResults ?? []) {
+      if (test.status === 'pending' || test.status === 'skipped' || test.status === 'todo') {
+        counts.skippedTests.push(`${file.name.replace(process.cwd() + '/', '')}: ${test.fullName}`);
+      }
+    }
+  }
+}
+const status = run.status ?? 1;
+if (status !== 0 && counts.failed === 0) counts.failed = 1; // vitest failed outside a test (config, import)
+writeFileSync(`.tier-results/${tier}.json`, JSON.stringify({ tier, ...counts, canRun: capability.canRun, reason: capability.reason, exitCode: status }, null, 2));
+process.exit(status);

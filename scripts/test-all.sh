@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The README's test command: on a fresh Debian machine with Node, as root, installs what the
+# tests need (system packages, pnpm, npm dependencies), builds, runs every tier and prints the
+# per-tier counts. .ci/run calls exactly this.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/setup.sh
+
+setup_system_packages "${CNI_TEST_APT_PACKAGES[@]}"
+setup_node_dependencies
+
+step "build"
+pnpm run build || fail "build failed"
+step "typecheck"
+pnpm run typecheck || fail "typecheck failed"
+step "lint"
+pnpm run lint || fail "lint failed"
+
+rm -rf .tier-results
+mkdir -p .tier-results
+status=0
+
+# The VM tier is CPU-bound in qemu: it runs beside the host tiers, which wait on the kernel
+# more than on the CPU, and its log is printed when it ends.
+step "tier: vm (in the background, log in .tier-results/vm.log)"
+node packages/testkit/vm/run-vm-tier.mjs >.tier-results/vm.log 2>&1 &
+vm_pid=$!
+
+step "tier: unit"
+node scripts/run-tier.mjs unit || status=1
+step "tier: kernel"
+node scripts/run-tier.mjs kernel || status=1
+step "tier: e2e"
+node scripts/run-tier.mjs e2e || status=1
+
+step "tier: vm (waiting)"
+wait "$vm_pid" || status=1
+cat .tier-results/vm.log
+
+node scripts/tier-summary.mjs || status=1
+exit "$status"
