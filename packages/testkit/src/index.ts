@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+export { TestkitError, CommandError, LeakError } from './errors.ts';
+
+export { run, exec, netnsName } from './exec.ts';
+export type { NetnsRef, RunOptions, RunResult } from './exec.ts';
+
+export { registerTeardown } from './cleanup.ts';
+export type { FixtureScope } from './cleanup.ts';
+
+export { useTempDir } from './tempdir.ts';
+
+export { NETNS_RUN_DIR, UPLINK_ADDRESSES, createNetns, deleteNetns, useTestNetns } from './netns.ts';
+export type { TestNamespace, TestNetns, TestNetnsOptions } from './netns.ts';
+
+export {
+  addVethPair,
+  addBridge,
+  setMaster,
+  setLinkUp,
+  addAddress,
+  deleteLink,
+  addRoute,
+  setSysctl,
+} from './links.ts';
+export type { VethEnd, VethOptions, BridgeOptions } from './links.ts';
+
+export {
+  ipJson,
+  tcJson,
+  readLinks,
+  readLink,
+  readAddresses,
+  readAddressList,
+  readRoutes,
+  readRules,
+  readNeighbours,
+  readQdiscs,
+  readNftRuleset,
+  readNftTables,
+  readIptablesSave,
+  parseIptablesSave,
+} from './readers.ts';
+export type {
+  IpLink,
+  IpAddrInfo,
+  IpAddrLink,
+  IpRoute,
+  IpRule,
+  IpNeigh,
+  TcObject,
+  NftObject,
+  IpFamily,
+  IptablesTable,
+} from './readers.ts';
+
+export { takeSnapshot, findLeaks, expectNoLeaks, readNamespaceState } from './snapshot.ts';
+export type { StateSnapshot, NamespaceState, SnapshotOptions } from './snapshot.ts';

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { LeakError } from './errors.ts';
+import { addBridge, addVethPair } from './links.ts';
+import { useTestNetns } from './netns.ts';
+import { readAddressList, readLink, readLinks, readRoutes } from './readers.ts';
+
+describe.skipIf(process.getuid?.() !== 0)('useTestNetns', () => {
+  it('makes a host and a container namespace with loopback up', async () => {
+    const netns = await useTestNetns();
+    for (const ns of [netns.host, netns.container]) {
+      expect(existsSync(ns.path)).toBe(true);
+      const links = await readLinks(ns);
+      expect(links.map((link) => link.ifname)).toEqual(['lo']);
+      expect(links[0]?.flags).toContain('UP');
+    }
+    expect(existsSync(netns.dir)).toBe(true);
+  });
+
+  it('gives the host namespace default routes through an uplink whose gateway answers', async () => {
+    const netns = await useTestNetns({ defaultRoute: true, container: false });
+    const routes4 = await readRoutes(netns.host, { family: 4 });
+    expect(routes4).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '192.0.2.254', dev: 'uplink0' }));
+    const routes6 = await readRoutes(netns.host, { family: 6 });
+    expect(routes6).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '2001:db8:ffff::fe', dev: 'uplink0' }));
+    await netns.execHost(['ping', '-c', '1', '-W', '2', '192.0.2.254']);
+  });
+
+  it('connects host and container with a veth pair', async () => {
+    const netns = await useTestNetns();
+    await addVethPair({ ns: netns.host, name: 'veth-h' }, { ns: netns.container, name: 'eth0' }, { addresses: ['10.9.0.1/24'], peerAddresses: ['10.9.0.2/24'] });
+    expect(await readAddressList(netns.container, 'eth0')).toEqual(['10.9.0.2/24']);
+    expect((await readLink(netns.host, 'veth-h'))?.linkinfo?.info_kind).toBe('veth');
+    await netns.execContainer(['ping', '-c', '1', '-W', '2', '10.9.0.1']);
+  });
+
+  it('finds what a test left in its namespaces', async () => {
+    const netns = await useTestNetns();
+    const before = await netns.snapshot([netns.dir]);
+    await addBridge(netns.host, 'br-leak', { addresses: ['10.8.0.1/24'] });
+    await netns.execHost(['nft', 'add', 'table', 'inet', 'leaky']);
+    await netns.execHost(['iptables', '-t', 'nat', '-N', 'LEAKY']);
+    const error = await netns.expectNoLeaks(before).catch((caught: unknown) => caught);
+    expect(LeakError.isInstance(error)).toBe(true);
+    const leaks = (error as LeakError).leaks.join('\n');
+    expect(leaks).toContain('links: br-leak bridge');
+    expect(leaks).toContain('addresses: br-leak 10.8.0.1/24');
+    expect(leaks).toContain('nftTables: inet leaky');
+    expect(leaks).toContain('iptablesChains: iptables nat LEAKY');
+  });
+});
