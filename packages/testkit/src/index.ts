@@ -54,4 +54,10 @@ export type {
 } from './readers.ts';
 
 export { takeSnapshot, findLeaks, expectNoLeaks, readNamespaceState } from './snapshot.ts';
-export type { StateSnapshot, NamespaceState, SnapshotOptions } from './snapshot.ts';
+export type { StateSnapshot, NamespaceState, SnapshotOptions, LeakOptions } from './snapshot.ts';
+
+export { execPlugin, findPlugin, runInProcess, pluginEnv, pluginStdin, parsePluginOutput } from './plugin.ts';
+export type { CniCommand, PluginErrorJson, PluginRunOptions, PluginRunResult, CapturedIo } from './plugin.ts';
+
+export { createChain, execRunner, inProcessRunner, PluginFailedError } from './chain.ts';
+export type { Chain, ChainConfList, ChainOptions, PluginRunner } from './chain.ts';

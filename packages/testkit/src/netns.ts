@@ -5,7 +5,7 @@ import { registerTeardown, type FixtureScope } from './cleanup.ts';
 import { LeakError, TestkitError } from './errors.ts';
 import { exec, run, type NetnsRef, type RunOptions, type RunResult } from './exec.ts';
 import { addRoute, addVethPair } from './links.ts';
-import { findLeaks, takeSnapshot, type StateSnapshot } from './snapshot.ts';
+import { findLeaks, takeSnapshot, type LeakOptions, type StateSnapshot } from './snapshot.ts';
 import { useTempDir } from './tempdir.ts';
 
 /** Where named network namespaces live (`ip netns add` makes them there). */
@@ -82,8 +82,8 @@ export interface TestNetns {
   execContainer(argv: readonly string[], options?: RunOptions): Promise<RunResult>;
   /** Records the host and container namespaces (and `files`) for a later {@link TestNetns.expectNoLeaks}. */
   snapshot(files?: readonly string[]): Promise<StateSnapshot>;
-  /** Fails when the host or container namespace gained anything since `before`. */
-  expectNoLeaks(before: StateSnapshot): Promise<void>;
+  /** Fails when the host or container namespace (or the snapshot's files) gained anything since `before`. */
+  expectNoLeaks(before: StateSnapshot, options?: LeakOptions): Promise<void>;
 }
 
 /** The uplink's addresses with `defaultRoute: true`: host side, gateway. */
@@ -166,8 +166,8 @@ export async function useTestNetns(options: TestNetnsOptions = {}): Promise<Test
     execHost: (argv, runOptions) => exec(host, argv, runOptions),
     execContainer: (argv, runOptions) => exec(self.container, argv, runOptions),
     snapshot: (files = []) => takeSnapshot({ namespaces: container ? [host, container] : [host], files }),
-    expectNoLeaks: async (snapshot) => {
-      const leaks = await findLeaks(snapshot);
+    expectNoLeaks: async (snapshot, leakOptions = {}) => {
+      const leaks = await findLeaks(snapshot, leakOptions);
       if (leaks.length > 0) throw new LeakError(leaks);
     },
   };
