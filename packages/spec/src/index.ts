@@ -15,6 +15,7 @@ export {
   effectiveVersion,
   specVersionHas,
   negotiateConfigVersion,
+  highestCommonVersion,
   versionInfo,
   assertVersionSupported,
 } from './version.ts';
@@ -34,7 +35,11 @@ export type {
   NetConfWithResult,
 } from './config.ts';
 
-export { convertResult, toCurrentResult } from './result/convert.ts';
+export { MAX_STDIN_BYTES, isValidName, parseNetConf, parseNetConfList, parsePrevResult } from './parse-config.ts';
+
+export { convertResult, toCurrentResult, resultIps } from './result/convert.ts';
+export { parseResult } from './result/parse.ts';
+export { formatResult, formatError } from './result/format.ts';
 export type {
   RouteV020,
   IpConfigV020,

@@ -68,18 +68,35 @@ export function specVersionHas(feature: SpecFeature, version: string): boolean {
 }
 
 /**
- * The version a runtime uses for a configuration list: the highest of `cniVersions` (entries
- * newer than this library's {@link CURRENT_SPEC_VERSION} dropped, as upstream's libcni does)
- * together with `cniVersion`. Entries that are not versions are ignored.
+ * The version a runtime uses for a configuration list, as libcni negotiates it: without
+ * `cniVersions`, `cniVersion` itself (empty meaning 0.1.0). With `cniVersions`, the highest of
+ * its entries and `cniVersion`, leaving out versions newer than this library's
+ * {@link CURRENT_SPEC_VERSION} (a config may list versions from the future); when that leaves
+ * nothing, `cniVersion` again. Entries that are not versions are ignored here
+ * (`parseNetConfList` refuses them).
+ *
+ * @example
+ * ```ts
+ * negotiateConfigVersion('0.4.0', ['1.0.0', '1.1.0', '2.0.0']); // '1.1.0'
+ * ```
  */
 export function negotiateConfigVersion(cniVersion: string | undefined, cniVersions: readonly string[] | undefined): string {
-  const candidates = (cniVersions ?? []).filter(
-    (v) => semverPattern.test(v) && compareVersions(v, CURRENT_SPEC_VERSION) <= 0,
-  );
+  if (cniVersions === undefined) return effectiveVersion(cniVersion);
+  const candidates = [...cniVersions];
   if (cniVersion !== undefined && cniVersion !== '') candidates.push(cniVersion);
-  const valid = candidates.filter((v) => semverPattern.test(v));
-  if (valid.length === 0) return effectiveVersion(cniVersion);
-  return valid.reduce((best, v) => (compareVersions(v, best) > 0 ? v : best));
+  const usable = candidates.filter((v) => semverPattern.test(v) && compareVersions(v, CURRENT_SPEC_VERSION) <= 0);
+  if (usable.length === 0) return effectiveVersion(cniVersion);
+  return usable.reduce((best, v) => (compareVersions(v, best) > 0 ? v : best));
+}
+
+/**
+ * The highest version both sides support: what a runtime can use with a plugin that lists
+ * `supported` when the configuration allows `allowed`. Undefined when they share none.
+ */
+export function highestCommonVersion(allowed: readonly string[], supported: readonly string[]): string | undefined {
+  const common = allowed.filter((v) => semverPattern.test(v) && supported.includes(v));
+  if (common.length === 0) return undefined;
+  return common.reduce((best, v) => (compareVersions(v, best) > 0 ? v : best));
 }
 
 /**
