@@ -50,9 +50,11 @@ export function supportsNftables(options: { runner?: CommandRunner } = {}): Prom
     answer = (async () => {
       const version = await runner('nft', ['--version']);
       if (version.exitCode !== 0 || /^nftables v(0\.|1\.0\.0\b)/.test(version.stdout)) return false;
-      const check = await runner('nft', ['--check', '-j', '-f', '-'], {
-        stdin: JSON.stringify({ nftables: [{ add: { table: { family: 'ip', name: 'supports_nftables_test' } } }] }),
-      });
+      const check = await runner('nft', [
+        '--check',
+        '-j',
+        JSON.stringify({ nftables: [{ add: { table: { family: 'ip', name: 'supports_nftables_test' } } }] }),
+      ]);
       return check.exitCode === 0;
     })().catch(() => false);
     nftablesAnswers.set(runner, answer);

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NetfilterCommandError, NetfilterError } from './errors.ts';
 import { getDefaultRunner, type CommandRunner } from './runner.ts';
+
+const MAX_ARGUMENT_BYTES = 120_000;
 
 /** The nftables address families. */
 export type NftFamily = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev';
@@ -59,8 +64,8 @@ export interface NftablesOptions {
 }
 
 /**
- * The `nft` binary, spoken to in its JSON dialect. Every change is one batch on stdin
- * (`nft -j -f -`), which nft applies as a single kernel transaction: concurrent plugins
+ * The `nft` binary, spoken to in its JSON dialect. Every change is one batch
+ * (`nft -j '{"nftables": [...]}'`), which nft applies as a single kernel transaction: concurrent plugins
  * never see half of it. Values travel as JSON strings, so no name or comment can be read as
  * nft syntax.
  *
@@ -78,17 +83,39 @@ export class Nftables {
     this.#runner = options.runner ?? getDefaultRunner();
   }
 
-  /** Apply the commands as one transaction. Equivalent to `nft -j -f -` with `{"nftables": commands}`. */
+  /**
+   * Apply the commands as one transaction. Equivalent to `nft -j '{"nftables": commands}'`
+   * (`nft -j -f FILE` for a batch too long for one argument).
+   */
   async apply(commands: readonly NftCommand[]): Promise<void> {
     if (commands.length === 0) return;
-    const result = await this.#runner('nft', ['-j', '-f', '-'], { stdin: JSON.stringify({ nftables: commands }) });
-    if (result.exitCode !== 0) throw new NetfilterCommandError(result.command, result.exitCode, result.stderr);
+    await this.#batch([], commands);
   }
 
-  /** Check the commands without applying them. Equivalent to `nft --check -j -f -`. */
+  /** Check the commands without applying them. Equivalent to `nft --check -j ...`. */
   async check(commands: readonly NftCommand[]): Promise<void> {
-    const result = await this.#runner('nft', ['--check', '-j', '-f', '-'], { stdin: JSON.stringify({ nftables: commands }) });
-    if (result.exitCode !== 0) throw new NetfilterCommandError(result.command, result.exitCode, result.stderr);
+    await this.#batch(['--check'], commands);
+  }
+
+  async #batch(flags: readonly string[], commands: readonly NftCommand[]): Promise<void> {
+    const text = JSON.stringify({ nftables: commands });
+    // nft cannot read `-f -` from the socket Node gives a child as stdin (it opens /dev/stdin:
+    // ENXIO), so the batch travels as one argument, or through a private file when it is too
+    // long for one (Linux caps an argument at 128 KiB).
+    if (Buffer.byteLength(text, 'utf8') <= MAX_ARGUMENT_BYTES) {
+      const result = await this.#runner('nft', [...flags, '-j', text]);
+      if (result.exitCode !== 0) throw new NetfilterCommandError(result.command, result.exitCode, result.stderr);
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'cni-nft-'));
+    try {
+      const file = join(dir, 'batch.json');
+      writeFileSync(file, text, { mode: 0o600 });
+      const result = await this.#runner('nft', [...flags, '-j', '-f', file]);
+      if (result.exitCode !== 0) throw new NetfilterCommandError(result.command, result.exitCode, result.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /**

@@ -13,7 +13,7 @@ export interface CommandResult {
 
 /** Options of one command run. */
 export interface RunOptions {
-  /** Written to the command's stdin, then stdin is closed (nft's `-f -`). */
+  /** Written to the command's stdin, then stdin is closed (e.g. for `iptables-restore`). */
   stdin?: string;
 }
 
