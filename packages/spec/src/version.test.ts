@@ -1,6 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from 'vitest';
-import { assertVersionSupported, CniError, compareVersions, negotiateConfigVersion, specVersionHas } from './index.ts';
+import {
+  ALL_SPEC_VERSIONS,
+  assertVersionSupported,
+  CniError,
+  compareVersions,
+  CURRENT_SPEC_VERSION,
+  highestCommonVersion,
+  isSpecVersion,
+  negotiateConfigVersion,
+  specVersionHas,
+  versionInfo,
+} from './index.ts';
 
 describe('versions', () => {
   it('compares numerically', () => {
@@ -19,6 +30,39 @@ describe('versions', () => {
   it('picks the highest common version, dropping versions newer than ours', () => {
     expect(negotiateConfigVersion('0.4.0', ['1.0.0', '1.1.0', '9.9.9'])).toBe('1.1.0');
     expect(negotiateConfigVersion('1.0.0', undefined)).toBe('1.0.0');
+  });
+
+  it('negotiates as libcni: cniVersion alone, or the highest usable of cniVersions and cniVersion', () => {
+    expect(negotiateConfigVersion(undefined, undefined)).toBe('0.1.0');
+    expect(negotiateConfigVersion('', undefined)).toBe('0.1.0');
+    expect(negotiateConfigVersion('9.9.9', undefined)).toBe('9.9.9');
+    expect(negotiateConfigVersion('9.9.9', ['0.4.0'])).toBe('0.4.0');
+    expect(negotiateConfigVersion('1.0.0', ['0.4.0', 'junk'])).toBe('1.0.0');
+    expect(negotiateConfigVersion('0.3.1', ['2.0.0'])).toBe('0.3.1');
+    expect(negotiateConfigVersion(undefined, ['0.10.0', '0.4.0'])).toBe('0.10.0');
+    expect(negotiateConfigVersion(undefined, [])).toBe('0.1.0');
+  });
+
+  it('finds the highest version two sides share', () => {
+    expect(highestCommonVersion(['0.4.0', '1.0.0', '1.1.0'], ['0.3.1', '0.4.0', '1.0.0'])).toBe('1.0.0');
+    expect(highestCommonVersion(['1.1.0'], ['0.4.0'])).toBeUndefined();
+  });
+
+  it('knows every spec version and answers VERSION', () => {
+    expect(ALL_SPEC_VERSIONS).toEqual(['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0']);
+    expect(CURRENT_SPEC_VERSION).toBe('1.1.0');
+    expect(isSpecVersion('0.3.1')).toBe(true);
+    expect(isSpecVersion('0.5.0')).toBe(false);
+    expect(versionInfo(['0.4.0', '1.0.0'])).toEqual({ cniVersion: '1.1.0', supportedVersions: ['0.4.0', '1.0.0'] });
+  });
+
+  it('refuses to compare strings that are not versions (code 1)', () => {
+    expect(() => compareVersions('1.x', '1.0.0')).toThrow(CniError);
+  });
+
+  it('reads an empty config version as 0.1.0 when checking support', () => {
+    expect(() => assertVersionSupported('', ['0.1.0'])).not.toThrow();
+    expect(() => assertVersionSupported(undefined, ['0.2.0'])).toThrow('incompatible CNI versions');
   });
 
   it('reports an unsupported version with code 1 and upstream text', () => {
