@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+// Text forms exactly as Go's net.IP.String() prints them, since that is what results carry and
+// what tests compare against the reference plugins.
+
+/** Dotted quad of a 32-bit value. */
+export function formatIpv4(value: number): string {
+  return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
+}
+
+/**
+ * RFC 5952 form of a 128-bit value, as Go prints it: lowercase hex without leading zeros, the
+ * longest run of two or more zero groups (the first of equal runs) written `::`. An IPv4-mapped
+ * value (`::ffff:a.b.c.d`) prints as bare dotted IPv4, because Go's `String()` tries `To4()` first.
+ */
+export function formatIpv6(value: bigint): string {
+  // Four 32-bit words keep the bigint work to three shifts; the rest is number math.
+  const words = [Number(value >> 96n), Number((value >> 64n) & 0xffffffffn), Number((value >> 32n) & 0xffffffffn), Number(value & 0xffffffffn)];
+  if (words[0] === 0 && words[1] === 0 && words[2] === 0xffff) return formatIpv4(words[3]!);
+  const groups: number[] = [];
+  for (const word of words) groups.push(word >>> 16, word & 0xffff);
+
+  let bestStart = -1;
+  let bestLength = 1; // a single zero group is never compressed
+  for (let index = 0; index < 8; ) {
+    if (groups[index] !== 0) {
+      index++;
+      continue;
+    }
+    let end = index;
+    while (end < 8 && groups[end] === 0) end++;
+    if (end - index > bestLength) {
+      bestStart = index;
+      bestLength = end - index;
+    }
+    index = end;
+  }
+
+  if (bestStart < 0) return groups.map(hex).join(':');
+  const head = groups.slice(0, bestStart).map(hex).join(':');
+  const tail = groups.slice(bestStart + bestLength).map(hex).join(':');
+  return `${head}::${tail}`;
+}
+
+function hex(group: number): string {
+  return group.toString(16);
+}
