@@ -9,7 +9,10 @@ export interface Dns {
   options?: string[];
 }
 
-/** The `ipam` section of a plugin configuration: a `type` and keys the IPAM plugin defines. */
+/**
+ * The `ipam` section of a plugin configuration: a `type` and keys the IPAM plugin defines. The
+ * parsers give an `ipam` without `type` the empty type, as Go reads it (bridge's L2-only `"ipam": {}`).
+ */
 export interface IpamConfig {
   type: string;
   [key: string]: unknown;
@@ -85,20 +88,39 @@ export interface NetConf {
   [key: string]: unknown;
 }
 
-/** A plugin object inside a configuration list, before the runtime injects `cniVersion` and `name`. */
+/**
+ * A plugin object inside a configuration list, before the runtime injects `cniVersion` and `name`
+ * (SPEC.md section 1, "Plugin configuration objects"). Keys a plugin defines pass through.
+ */
 export interface PluginConf {
+  /** The plugin's executable name in `CNI_PATH`; never a path. */
   type: string;
+  /** Capabilities the plugin wants from the runtime, as `runtimeConfig` entries. */
   capabilities?: Record<string, boolean>;
+  /** Reserved: the runtime puts the capabilities' values here. */
+  runtimeConfig?: RuntimeConfig;
+  /** Reserved: arguments the runtime passes (`args.cni` by convention). */
+  args?: { cni?: Record<string, unknown>; [key: string]: unknown };
+  ipMasq?: boolean;
+  /** Set when `ipam` is present; an `ipam` without `type` is read as `type: ""` (no IPAM). */
+  ipam?: IpamConfig;
+  dns?: Dns;
   [key: string]: unknown;
 }
 
 /** A network configuration list (SPEC.md section 1), with every field of spec 1.1.0. */
 export interface NetConfList {
+  /** After `parseNetConfList`, the negotiated version (see `negotiateConfigVersion`). */
   cniVersion: string;
+  /** 1.1.0: the versions the list is valid for; the runtime picks the highest it implements. */
   cniVersions?: string[];
+  /** The network name: `^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`, unique per runtime. */
   name: string;
+  /** 0.4.0: skip CHECK for this network. */
   disableCheck?: boolean;
+  /** 1.1.0: skip GC for this network. */
   disableGC?: boolean;
+  /** 1.1.0 (libcni 1.3): do not load `<confdir>/<name>/*.conf` plugins. */
   loadOnlyInlinedPlugins?: boolean;
   plugins: PluginConf[];
   [key: string]: unknown;

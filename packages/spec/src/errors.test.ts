@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from 'vitest';
-import { CNI_ERROR_CODES, CniError, formatError, isCniErrorJson, toCniError } from './index.ts';
+import { CNI_ERROR_CODES, CniError, formatError, invalidConfigError, isCniErrorJson, toCniError, unsupportedFieldError } from './index.ts';
 
 describe('CniError', () => {
   it('has the code map of the spec and upstream pkg/types', () => {
@@ -41,6 +41,14 @@ describe('CniError', () => {
     expect(toCniError(own)).toBe(own);
     expect(toCniError(new Error('boom')).toJSON()).toEqual({ code: 999, msg: 'boom' });
     expect(toCniError('text', 11).toJSON()).toEqual({ code: 11, msg: 'text' });
+  });
+
+  it('words field errors with the key and the value', () => {
+    expect(unsupportedFieldError('mode', 'foo', 'one of bridge, private').toJSON()).toEqual({
+      code: 2,
+      msg: 'unsupported mode "foo", must be one of bridge, private',
+    });
+    expect(invalidConfigError('mtu', -1, 'a positive integer').toJSON()).toEqual({ code: 7, msg: 'invalid mtu -1, must be a positive integer' });
   });
 
   it('reads its wire form back', () => {

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import { show } from './internal/json.ts';
 
 /**
  * The error codes of the CNI specification (SPEC.md section "Error"), plus the library-only
@@ -104,6 +105,22 @@ export function toCniError(error: unknown, code: CniErrorCode = CNI_ERROR_CODES.
   if (CniError.isInstance(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new CniError(code, message, { cause: error });
+}
+
+/**
+ * Code 2, for a key the plugin knows in a form it does not support (the spec asks the message to
+ * name the key and the value): `unsupported mode "foo", must be one of bridge, private`.
+ */
+export function unsupportedFieldError(key: string, value: unknown, expected: string): CniError {
+  return new CniError(CNI_ERROR_CODES.UNSUPPORTED_FIELD, `unsupported ${key} ${show(value)}, must be ${expected}`);
+}
+
+/**
+ * Code 7, for a key whose value is wrong whatever the plugin: the parsers' wording,
+ * `invalid ipam.type 7, must be a string`.
+ */
+export function invalidConfigError(key: string, value: unknown, expected: string): CniError {
+  return new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, `invalid ${key} ${show(value)}, must be ${expected}`);
 }
 
 /** True when `value` has the shape of an error printed by a plugin: `{ code: number, msg: string }`. */

@@ -4,6 +4,8 @@ export {
   CniError,
   toCniError,
   isCniErrorJson,
+  unsupportedFieldError,
+  invalidConfigError,
 } from './errors.ts';
 export type { CniErrorCode, CniErrorName, CniErrorJson, CniErrorOptions } from './errors.ts';
 
@@ -17,9 +19,11 @@ export {
   negotiateConfigVersion,
   highestCommonVersion,
   versionInfo,
+  versionsStartingFrom,
   assertVersionSupported,
+  assertVerbAllowed,
 } from './version.ts';
-export type { SpecVersion, SpecFeature, VersionInfo } from './version.ts';
+export type { SpecVersion, SpecFeature, VersionInfo, GatedVerb } from './version.ts';
 
 export type {
   Dns,

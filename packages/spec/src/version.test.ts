@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ALL_SPEC_VERSIONS,
+  assertVerbAllowed,
   assertVersionSupported,
   CniError,
   compareVersions,
@@ -11,6 +12,7 @@ import {
   negotiateConfigVersion,
   specVersionHas,
   versionInfo,
+  versionsStartingFrom,
 } from './index.ts';
 
 describe('versions', () => {
@@ -63,6 +65,34 @@ describe('versions', () => {
   it('reads an empty config version as 0.1.0 when checking support', () => {
     expect(() => assertVersionSupported('', ['0.1.0'])).not.toThrow();
     expect(() => assertVersionSupported(undefined, ['0.2.0'])).toThrow('incompatible CNI versions');
+  });
+
+  it('lists the versions from a minimum on', () => {
+    expect(versionsStartingFrom('0.4.0')).toEqual(['0.4.0', '1.0.0', '1.1.0']);
+    expect(versionsStartingFrom('0.1.0')).toEqual(ALL_SPEC_VERSIONS);
+  });
+
+  it('gates CHECK, GC and STATUS with skel messages', () => {
+    const all = ALL_SPEC_VERSIONS;
+    const error = (fn: () => void) => {
+      try {
+        fn();
+      } catch (e) {
+        return (e as CniError).toJSON();
+      }
+      return undefined;
+    };
+    expect(error(() => assertVerbAllowed('CHECK', '0.3.1', all))).toEqual({ code: 1, msg: 'config version does not allow CHECK' });
+    expect(error(() => assertVerbAllowed('CHECK', '0.4.0', all))).toBeUndefined();
+    expect(error(() => assertVerbAllowed('GC', '1.0.0', all))).toEqual({ code: 1, msg: 'config version does not allow GC' });
+    expect(error(() => assertVerbAllowed('STATUS', '1.1.0', ['0.4.0', '1.0.0']))).toEqual({
+      code: 1,
+      msg: 'plugin version does not allow STATUS',
+    });
+    expect(error(() => assertVerbAllowed('GC', '1.1.0', all))).toBeUndefined();
+    expect(error(() => assertVerbAllowed('CHECK', '1.0.0', ['1.1.0']))?.msg).toBe('incompatible CNI versions');
+    expect(error(() => assertVerbAllowed('CHECK', '1.x', all))?.code).toBe(6);
+    expect(error(() => assertVerbAllowed('CHECK', undefined, all))?.msg).toBe('config version does not allow CHECK');
   });
 
   it('reports an unsupported version with code 1 and upstream text', () => {

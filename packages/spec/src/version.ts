@@ -124,3 +124,36 @@ export function assertVersionSupported(configVersion: string | undefined, suppor
     details: `config is "${version}", plugin supports [${supported.map((v) => `"${v}"`).join(' ')}]`,
   });
 }
+
+/** The versions of {@link ALL_SPEC_VERSIONS} from `min` on, as upstream's `VersionsStartingFrom`. */
+export function versionsStartingFrom(min: SpecVersion): SpecVersion[] {
+  return ALL_SPEC_VERSIONS.slice(ALL_SPEC_VERSIONS.indexOf(min));
+}
+
+/** A verb that only newer configurations may use. */
+export type GatedVerb = 'CHECK' | 'GC' | 'STATUS';
+
+const verbFeature: Record<GatedVerb, SpecFeature> = { CHECK: 'check', GC: 'gc', STATUS: 'status' };
+
+/**
+ * Skel's gate for CHECK (config 0.4.0 or later) and GC/STATUS (1.1.0 or later), with upstream's
+ * messages, all code 1: `config version does not allow CHECK` when the configuration is too old,
+ * `plugin version does not allow CHECK` when the plugin supports no version as new as the
+ * configuration's, then {@link assertVersionSupported}. A configuration version that is not a
+ * version is code 6, as upstream's decoder reports it.
+ */
+export function assertVerbAllowed(verb: GatedVerb, configVersion: string | undefined, supported: readonly string[]): void {
+  const version = effectiveVersion(configVersion);
+  if (!semverPattern.test(version)) {
+    throw new CniError(CNI_ERROR_CODES.DECODING_FAILURE, `invalid version "${version}"`, {
+      details: 'a CNI version has the form major.minor.patch',
+    });
+  }
+  if (!specVersionHas(verbFeature[verb], version)) {
+    throw new CniError(CNI_ERROR_CODES.INCOMPATIBLE_CNI_VERSION, `config version does not allow ${verb}`);
+  }
+  if (!supported.some((v) => semverPattern.test(v) && compareVersions(v, version) >= 0)) {
+    throw new CniError(CNI_ERROR_CODES.INCOMPATIBLE_CNI_VERSION, `plugin version does not allow ${verb}`);
+  }
+  assertVersionSupported(version, supported);
+}
