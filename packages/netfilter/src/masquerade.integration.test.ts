@@ -297,3 +297,39 @@ describe.skipIf(!isRoot)('both backends', () => {
     await teardownIpMasq(A, { runner });
   });
 });
+
+describe.skipIf(!isRoot).each(['iptables', 'nftables'] as const)('masquerade traffic (%s)', (backend) => {
+  it('lets a container reach a namespace that has no route back to it, and stops when torn down', async () => {
+    const netns = await useTestNetns({ defaultRoute: true });
+    const { host, container } = netns;
+    // The container behind a veth whose subnet only the host knows; `world` (192.0.2.254,
+    // 2001:db8:ffff::fe) answers only what comes from the host's uplink address.
+    await exec(host, ['ip', 'link', 'add', 'vc', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', container.name]);
+    await exec(host, ['ip', 'addr', 'add', '10.66.0.1/24', 'dev', 'vc']);
+    await exec(host, ['ip', 'addr', 'add', 'fd66::1/64', 'dev', 'vc', 'nodad']);
+    await exec(host, ['ip', 'link', 'set', 'vc', 'up']);
+    await exec(host, ['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
+    await exec(container, ['ip', 'addr', 'add', '10.66.0.2/24', 'dev', 'eth0']);
+    await exec(container, ['ip', 'addr', 'add', 'fd66::2/64', 'dev', 'eth0', 'nodad']);
+    await exec(container, ['ip', 'link', 'set', 'eth0', 'up']);
+    await exec(container, ['ip', 'route', 'add', 'default', 'via', '10.66.0.1']);
+    await exec(container, ['ip', '-6', 'route', 'add', 'default', 'via', 'fd66::1']);
+    const ping = async (target: string) =>
+      (await exec(container, ['ping', '-c', '1', '-W', '1', target], { allowFailure: true })).exitCode === 0;
+
+    expect(await ping('192.0.2.254')).toBe(false);
+    expect(await ping('2001:db8:ffff::fe')).toBe(false);
+
+    const runner = runnerIn(host);
+    const attachment = { network: 'trafficnet', containerId: 'ctr-t', ifName: 'eth0', addresses: ['10.66.0.2/24', 'fd66::2/64'] };
+    await setupIpMasq(attachment, { runner, backend });
+    expect(await ping('192.0.2.254')).toBe(true);
+    expect(await ping('2001:db8:ffff::fe')).toBe(true);
+    // Inside its own subnet nothing is rewritten: the host sees the container's own address.
+    expect(await ping('10.66.0.1')).toBe(true);
+
+    await teardownIpMasq(attachment, { runner });
+    // Conntrack keeps the translation of a flow alive: each ping is a new ICMP id, so a new flow.
+    expect(await ping('192.0.2.254')).toBe(false);
+  });
+});

@@ -122,8 +122,15 @@ export function iptablesMasquerade(options: IptablesOptions = {}): MasqueradeBac
     }
   }
 
-  async function teardownFamily(ipt: Iptables, chain: string, comment: string, addresses: ParsedCidr[] | undefined): Promise<void> {
-    const { chains, rules } = await ipt.list('nat');
+  async function teardownFamily(
+    ipt: Iptables,
+    chain: string,
+    comment: string,
+    addresses: ParsedCidr[] | undefined,
+    postrouting?: IptablesRule[],
+  ): Promise<void> {
+    // POSTROUTING only, not the whole nat table: on a node with kube-proxy that table is large.
+    const rules = postrouting ?? (await ipt.list('nat', 'POSTROUTING')).rules;
     // Both the host form (current) and the subnet form (plugins before v0.7) of the source.
     const sources = addresses?.flatMap((a) => [`${a.address}/${HOST_PREFIX[ipt.family]}`, `${a.network}/${a.prefixLength}`]);
     const jumps = rules.filter((rule) => rule.chain === 'POSTROUTING' && ruleOption(rule.spec, '-j') === chain);
@@ -132,7 +139,7 @@ export function iptablesMasquerade(options: IptablesOptions = {}): MasqueradeBac
     );
     for (const rule of ours) await ipt.delete('nat', 'POSTROUTING', rule.spec);
     // The chain is shared by the attachment's interfaces on this network: it goes with the last jump.
-    if (jumps.length === ours.length && chains.includes(chain)) await ipt.deleteChain('nat', chain);
+    if (jumps.length === ours.length) await ipt.deleteChain('nat', chain);
   }
 
   function entriesOf(family: IpFamily, chains: string[], rules: IptablesRule[], filter?: (e: MasqueradeEntry) => boolean) {
@@ -206,7 +213,7 @@ export function iptablesMasquerade(options: IptablesOptions = {}): MasqueradeBac
           const { chains, rules } = await ipt.list('nat');
           const stale = entriesOf(family, chains, rules, (e) => e.network === network && !validIds.has(e.containerId!));
           for (const entry of stale) {
-            await teardownFamily(ipt, entry.chain!, formatComment(entry.network!, entry.containerId!), undefined);
+            await teardownFamily(ipt, entry.chain!, formatComment(entry.network!, entry.containerId!), undefined, rules);
           }
           return stale;
         }),
