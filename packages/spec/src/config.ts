@@ -126,5 +126,11 @@ export interface NetConfList {
   [key: string]: unknown;
 }
 
-/** A {@link NetConf} whose `prevResult` has been parsed into a result of the conf's version. */
-export type NetConfWithResult<C extends NetConf = NetConf> = Omit<C, 'prevResult'> & { prevResult?: Result };
+/**
+ * A {@link NetConf} whose `prevResult` has been parsed into a result of the conf's version.
+ * (A key-remapping mapped type, not `Omit`: `Omit` of a type with an index signature would turn
+ * every known key into `unknown`.)
+ */
+export type NetConfWithResult<C extends NetConf = NetConf> = {
+  [K in keyof C as K extends 'prevResult' ? never : K]: C[K];
+} & { prevResult?: Result };

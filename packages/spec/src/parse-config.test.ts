@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   CniError,
   MAX_STDIN_BYTES,
@@ -9,6 +9,7 @@ import {
   parseNetConfList,
   parsePrevResult,
   type NetConf,
+  type Result,
 } from './index.ts';
 
 /** The CniError `fn` throws (fails the test when it throws nothing or something else). */
@@ -264,6 +265,17 @@ describe('parsePrevResult', () => {
     expect(thrown(() => parsePrevResult(withPrev('1.0.0', { ips: [{ address: '10.0.0.2' }] }))).message).toBe(
       'could not parse prevResult: invalid ips[0].address "10.0.0.2", must be a CIDR such as "10.1.2.3/24"',
     );
+  });
+
+  it('keeps the static type of every other key of the plugin conf', () => {
+    interface BridgeConf extends NetConf {
+      bridge?: string;
+    }
+    const parsed = parsePrevResult(parseNetConf(conf({ bridge: 'cni0' })) as BridgeConf);
+    expectTypeOf(parsed.name).toEqualTypeOf<string>();
+    expectTypeOf(parsed.bridge).toEqualTypeOf<string | undefined>();
+    expectTypeOf(parsed.prevResult).toEqualTypeOf<Result | undefined>();
+    expect(parsed.bridge).toBe('cni0');
   });
 
   it('returns a config without prevResult unchanged in content', () => {

@@ -50,7 +50,7 @@ function decode(input: Uint8Array | string, prefix: string): unknown {
   let text: string;
   if (typeof input === 'string') {
     text = input;
-  } else if (input instanceof Uint8Array) {
+  } else if (ArrayBuffer.isView(input)) {
     text = '';
   } else {
     throw new CniError(CNI_ERROR_CODES.DECODING_FAILURE, `${prefix}: expected bytes or a string, got ${jsonType(input)}`);
@@ -258,9 +258,9 @@ export function parseNetConfList(input: Uint8Array | string): NetConfList {
  */
 export function parsePrevResult<C extends NetConf>(conf: C): NetConfWithResult<C> {
   const { prevResult, ...rest } = conf;
-  if (absent(prevResult)) return rest as NetConfWithResult<C>;
+  if (absent(prevResult)) return rest as unknown as NetConfWithResult<C>;
   try {
-    return { ...rest, prevResult: parseResult(prevResult, conf.cniVersion) } as NetConfWithResult<C>;
+    return { ...rest, prevResult: parseResult(prevResult, conf.cniVersion) } as unknown as NetConfWithResult<C>;
   } catch (error) {
     const inner = error instanceof Error ? error : new Error(String(error));
     throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, `could not parse prevResult: ${inner.message}`, {
