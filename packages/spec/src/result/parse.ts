@@ -67,6 +67,10 @@ const decodeFail = failWith(CNI_ERROR_CODES.DECODING_FAILURE);
  * rejects a result of another layout) and a result without `cniVersion` takes `version`, as
  * upstream's `ParsePrevResult` injects it. Without either, a result is 0.1.0 as the spec says.
  *
+ * libcni reads a plugin's output more loosely: any version is accepted and converted afterwards,
+ * only a missing `cniVersion` is taken from the config (`fixupResultVersion`). Do that with
+ * `parseResult(value.cniVersion ? value : { ...value, cniVersion: confVersion })`.
+ *
  * Throws a CniError: code 1 for an unknown or mismatched version, code 6 for a bad shape,
  * naming the key and the value.
  *
