@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { NetfilterValidationError } from './errors.ts';
-import type { AttachmentRef } from './masquerade.ts';
+import { explainUnavailable, type AttachmentRef } from './masquerade.ts';
 import { macSpoofCheckChain, macSpoofCheckComment, macSpoofCheckRefId } from './names.ts';
 import { applyWithRetry, Nftables, type NftChain, type NftCommand, type NftListing, type NftRule, type NftStatement } from './nftables.ts';
 import type { CommandRunner } from './runner.ts';
@@ -115,6 +115,8 @@ export async function setupMacSpoofCheck(attachment: MacSpoofCheckAttachment, op
       ]),
       rule(macChain, comment, [{ drop: null }]),
     ];
+  }).catch(async (error: unknown) => {
+    throw await explainUnavailable('nftables', error, options);
   });
 }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { chooseBackend, supportsIptables, supportsNftables, type NetfilterBackend } from './detect.ts';
-import { NetfilterError } from './errors.ts';
+import { NetfilterCommandError, NetfilterError, NetfilterUnavailableError } from './errors.ts';
 import { Iptables, ruleOption, type IpFamily, type IptablesOptions, type IptablesRule } from './iptables.ts';
 import {
   formatChainName,
@@ -118,7 +118,10 @@ export function iptablesMasquerade(options: IptablesOptions = {}): MasqueradeBac
     if (created) await ipt.append('nat', chain, masquerade);
     else await ipt.appendUnique('nat', chain, masquerade);
     for (const address of addresses) {
-      await ipt.appendUnique('nat', 'POSTROUTING', ['-s', address.address, '-j', chain, ...tag]);
+      const spec = ['-s', address.address, '-j', chain, ...tag];
+      // No rule can jump to a chain that did not exist a moment ago: skip the check then.
+      if (created) await ipt.append('nat', 'POSTROUTING', spec);
+      else await ipt.appendUnique('nat', 'POSTROUTING', spec);
     }
   }
 
@@ -379,7 +382,19 @@ function backendOf(name: NetfilterBackend, options: MasqueradeOptions): Masquera
  */
 export async function setupIpMasq(attachment: MasqueradeAttachment, options: MasqueradeOptions = {}): Promise<void> {
   const backend = await chooseBackend(options.backend, options);
-  await backendOf(backend, options).setup(attachment);
+  try {
+    await backendOf(backend, options).setup(attachment);
+  } catch (error) {
+    throw await explainUnavailable(backend, error, options);
+  }
+}
+
+/** @internal Turn a command failure into a {@link NetfilterUnavailableError} when the backend cannot work here at all. */
+export async function explainUnavailable(backend: NetfilterBackend, error: unknown, options: MasqueradeOptions): Promise<unknown> {
+  if (!NetfilterCommandError.isInstance(error)) return error;
+  const usable = backend === 'iptables' ? await supportsIptables(options) : await supportsNftables(options);
+  if (usable) return error;
+  return new NetfilterUnavailableError(backend, `${backend} is not usable here: ${error.message}`, { cause: error });
 }
 
 /**
