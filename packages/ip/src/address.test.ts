@@ -87,6 +87,18 @@ describe('parseIp', () => {
     );
   });
 
+  it('accepts and refuses the same texts as inet_pton (node:net isIP), zones aside', () => {
+    // Tokens that combine into edge cases: leading zeros, long groups, several '::', stray dots.
+    const token = fc.constantFrom('0', '1', '00', '255', '256', '01', 'ffff', 'FFFF', '12345', 'a', ':', '::', '.', '1.2.3.4', '0.0', 'g', '');
+    fc.assert(
+      fc.property(fc.array(token, { maxLength: 14 }), (parts) => {
+        const text = parts.join('');
+        expect(tryParseIp(text) !== undefined, text).toBe(isIP(text) !== 0);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
   it('reads every spelling of an IPv6 value back to the same value', () => {
     fc.assert(
       fc.property(ipv6, fc.boolean(), (ip, upper) => {

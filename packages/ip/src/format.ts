@@ -16,8 +16,10 @@ export function formatIpv6(value: bigint): string {
   // Four 32-bit words keep the bigint work to three shifts; the rest is number math.
   const words = [Number(value >> 96n), Number((value >> 64n) & 0xffffffffn), Number((value >> 32n) & 0xffffffffn), Number(value & 0xffffffffn)];
   if (words[0] === 0 && words[1] === 0 && words[2] === 0xffff) return formatIpv4(words[3]!);
-  const groups: number[] = [];
-  for (const word of words) groups.push(word >>> 16, word & 0xffff);
+  const groups = [
+    words[0]! >>> 16, words[0]! & 0xffff, words[1]! >>> 16, words[1]! & 0xffff,
+    words[2]! >>> 16, words[2]! & 0xffff, words[3]! >>> 16, words[3]! & 0xffff,
+  ];
 
   let bestStart = -1;
   let bestLength = 1; // a single zero group is never compressed
@@ -35,10 +37,17 @@ export function formatIpv6(value: bigint): string {
     index = end;
   }
 
-  if (bestStart < 0) return groups.map(hex).join(':');
-  const head = groups.slice(0, bestStart).map(hex).join(':');
-  const tail = groups.slice(bestStart + bestLength).map(hex).join(':');
-  return `${head}::${tail}`;
+  let text = '';
+  for (let index = 0; index < 8; index++) {
+    if (index === bestStart) {
+      text += '::';
+      index += bestLength - 1;
+      continue;
+    }
+    if (text !== '' && !text.endsWith(':')) text += ':';
+    text += hex(groups[index]!);
+  }
+  return text;
 }
 
 function hex(group: number): string {

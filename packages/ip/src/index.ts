@@ -16,3 +16,4 @@ export {
 } from './cidr.ts';
 
 export { IpRange, ipInRange, isAllocatable, allocatableRange, defaultGateway } from './range.ts';
+export type { RangeBounds } from './range.ts';

@@ -123,6 +123,22 @@ describe('host-local helpers', () => {
     expect(allocatableRange(parseCidr('2001:db8::/126')).toString()).toBe('2001:db8::1-2001:db8::3');
   });
 
+  it('takes rangeStart and rangeEnd inside the subnet', () => {
+    const subnet = parseCidr('10.1.2.0/24');
+    expect(allocatableRange(subnet, { start: parseIp('10.1.2.100') }).toString()).toBe('10.1.2.100-10.1.2.254');
+    expect(allocatableRange(subnet, { end: parseIp('10.1.2.20') }).toString()).toBe('10.1.2.1-10.1.2.20');
+    expect(allocatableRange(subnet, { start: parseIp('10.1.2.0'), end: parseIp('10.1.2.255') }).size).toBe(256n);
+    expect(() => allocatableRange(subnet, { start: parseIp('10.1.3.1') })).toThrowError(
+      'range start "10.1.3.1" not in network "10.1.2.0/24"',
+    );
+    expect(() => allocatableRange(subnet, { end: parseIp('2001:db8::1') })).toThrowError(
+      'range end "2001:db8::1" not in network "10.1.2.0/24"',
+    );
+    expect(() => allocatableRange(subnet, { start: parseIp('10.1.2.9'), end: parseIp('10.1.2.8') })).toThrowError(
+      'invalid range "10.1.2.9-10.1.2.8": start after end',
+    );
+  });
+
   it('puts the default gateway at network + 1', () => {
     expect(defaultGateway(parseCidr('10.1.2.3/24')).toString()).toBe('10.1.2.1');
     expect(defaultGateway(parseCidr('2001:db8::5/64')).toString()).toBe('2001:db8::1');

@@ -109,20 +109,39 @@ export function isAllocatable(cidr: Cidr): boolean {
   return cidr.prefix <= cidr.bits - 2;
 }
 
+/** Bounds of {@link allocatableRange}, as host-local's `rangeStart` and `rangeEnd`. */
+export interface RangeBounds {
+  /** First address to hand out, inclusive; defaults to the network address + 1. */
+  start?: IpAddress | undefined;
+  /** Last address to hand out, inclusive; defaults to the last address (IPv4: before the broadcast address). */
+  end?: IpAddress | undefined;
+}
+
 /**
- * The addresses host-local hands out from a subnet when the config names no `rangeStart` or
- * `rangeEnd`: from the network address + 1 to the last address, minus the broadcast address for
- * IPv4 (`10.1.2.1`-`10.1.2.254` for `10.1.2.0/24`, `2001:db8::1`-`2001:db8::ffff:ffff:ffff:ffff`
- * for `2001:db8::/64`). The default gateway, {@link defaultGateway}, is its first address; the
+ * The addresses host-local hands out from a subnet: from the network address + 1 to the last
+ * address, minus the broadcast address for IPv4 (`10.1.2.1`-`10.1.2.254` for `10.1.2.0/24`,
+ * `2001:db8::1`-`2001:db8::ffff:ffff:ffff:ffff` for `2001:db8::/64`), or between the given
+ * bounds, which must lie inside the subnet (as upstream, a bound may name the network or the
+ * broadcast address). The default gateway, {@link defaultGateway}, is the default start; the
  * allocator skips it.
  *
- * @throws IpError `network "<cidr>" too small to allocate from` when {@link isAllocatable} is false.
+ * @throws IpError `network "<cidr>" too small to allocate from` when {@link isAllocatable} is
+ * false, `range start "<ip>" not in network "<cidr>"` (or end) for a bound outside the subnet,
+ * and the errors of {@link IpRange} when the start comes after the end.
  */
-export function allocatableRange(cidr: Cidr): IpRange {
+export function allocatableRange(cidr: Cidr, bounds: RangeBounds = {}): IpRange {
   if (!isAllocatable(cidr)) throw new IpError(`network ${quote(cidr.toString())} too small to allocate from`);
+  for (const [name, bound] of [['start', bounds.start], ['end', bounds.end]] as const) {
+    if (bound !== undefined && !cidr.contains(bound)) {
+      throw new IpError(`range ${name} ${quote(bound.toString())} not in network ${quote(cidr.toString())}`);
+    }
+  }
   const family = cidr.family;
   const last = cidr.network.value | (maxValue(family) >> BigInt(cidr.prefix));
-  return new IpRange(new IpAddress(family, cidr.network.value + 1n), new IpAddress(family, family === 4 ? last - 1n : last));
+  return new IpRange(
+    bounds.start ?? new IpAddress(family, cidr.network.value + 1n),
+    bounds.end ?? new IpAddress(family, family === 4 ? last - 1n : last),
+  );
 }
 
 /**
