@@ -20,8 +20,7 @@ ip link set lo up
 
 timeout_s=$(sed -n 's/.*cni\.timeout=\([0-9]*\).*/\1/p' /proc/cmdline)
 cd /work/main
-# shellcheck disable=SC2046
-timeout -s KILL "${timeout_s:-540}" node packages/testkit/vm/run-tests.mjs $(cat /etc/cni-vm/tests)
+timeout -s KILL "${timeout_s:-540}" sh /etc/cni-vm/run
 status=$?
 echo "CNI-VM-EXIT $status $(cut -d' ' -f1 /proc/uptime)"
 sync

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 const registry = (globalThis.__cniVmTests ??= { root: undefined, current: undefined, storage: new AsyncLocalStorage() });
 const defaultTimeout = Number(process.env.CNI_VM_TEST_TIMEOUT_MS ?? 120_000);
 const counts = { passed: 0, failed: 0, skipped: 0 };
+const skippedTests = [];
 const failures = [];
 
 class SkipSignal extends Error {}
@@ -37,6 +38,7 @@ function describeError(error) {
 function report(status, path, ms, error) {
   const mark = { passed: '✓', failed: '✗', skipped: '↓' }[status];
   counts[status] += 1;
+  if (status === 'skipped') skippedTests.push(path.join(' > '));
   console.log(`  ${mark} ${path.join(' > ')}${ms === undefined ? '' : ` ${ms}ms`}`);
   if (error !== undefined) {
     const text = describeError(error);
@@ -154,5 +156,5 @@ for (const file of process.argv.slice(2)) {
 
 console.log(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped in ${Date.now() - started}ms`);
 if (failures.length > 0) console.log(`\nfailures:\n${failures.join('\n\n')}`);
-console.log(`CNI-VM-RESULT ${JSON.stringify(counts)}`);
+console.log(`CNI-VM-RESULT ${JSON.stringify({ ...counts, skippedTests })}`);
 process.exitCode = counts.failed > 0 ? 1 : 0;

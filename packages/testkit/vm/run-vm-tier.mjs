@@ -7,8 +7,9 @@
 // usage: node packages/testkit/vm/run-vm-tier.mjs [test files...]   (from the workspace root)
 //   no files: every *.vm.test.ts of the workspace.
 //   env CNI_VM_TIMEOUT_S (whole VM, default 540), CNI_VM_TEST_TIMEOUT_MS (one test, default 120000),
-//       CNI_VM_SMP (vCPUs, default 2), CNI_VM_MEMORY_MB (default 2048), CNI_VM_EXTERNALS (extra
-//       packages kept out of the bundles, comma separated), CNI_VM_KEEP_STAGE=1 (keep staging folders).
+//       CNI_VM_SMP (vCPUs, default 1), CNI_VM_MEMORY_MB (default 2048), CNI_VM_EXTERNALS (extra
+//       packages kept out of the bundles, comma separated), CNI_VM_KEEP_STAGE=1 (keep staging folders),
+//       CNI_VM_RUNNER=vitest (run vitest itself in the VM over the whole workspace: for measuring).
 //
 // The image is two concatenated newc archives, each cached in .vm-cache/ by a hash of its inputs:
 // the base (busybox, kernel modules with their dependencies, node, iproute2, nft, libnl and the
@@ -35,6 +36,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -186,6 +188,8 @@ function baseInputs(version) {
   }
   // nft loads its JSON support and libnftables by linking; iproute2 reads these at start.
   for (const extra of ['/etc/iproute2', '/usr/share/iproute2']) if (existsSync(extra)) files.set(extra, extra);
+  // napi-rs loaders (rolldown, under vitest) read /usr/bin/ldd to tell glibc from musl.
+  if (existsSync('/usr/bin/ldd')) add('/usr/bin/ldd');
   const modules = moduleOrder(version);
   for (const module of modules) files.set(`/lib/modules/${module.image}`, module.host);
   return { files, modules };
@@ -258,14 +262,75 @@ function buildBase(version) {
 
 // ---------------------------------------------------------------- tests archive
 
-async function bundleTests(tests) {
-  const require = createRequire(join(here, 'run-vm-tier.mjs'));
-  const esbuild = await import(require.resolve('esbuild'));
+/** The command the VM runs, as a script: the light runner over bundles, or vitest itself. */
+function runScript(lines) {
+  return ['set -u', 'cd /work/main', ...lines].join('\n') + '\n';
+}
+
+async function stageTests(tests, runner) {
   const stage = join(cacheDir, `stage-tests-${process.pid}`);
   rmSync(stage, { recursive: true, force: true });
   const work = join(stage, 'work/main');
   mkdirSync(work, { recursive: true });
+  mkdirSync(join(stage, 'etc/cni-vm'), { recursive: true });
+  if (runner === 'vitest') stageWorkspace(tests, stage, work);
+  else await stageBundles(tests, stage, work);
+  // Built executables the tests may run (apps/*/dist: cni-bundle's dist/bin).
+  if (runner !== 'vitest' && existsSync(join(root, 'apps'))) {
+    for (const app of readdirSync(join(root, 'apps'))) {
+      const dist = join(root, 'apps', app, 'dist');
+      if (existsSync(dist)) cpSync(dist, join(work, 'apps', app, 'dist'), { recursive: true, dereference: true });
+    }
+  }
+  copyNativeLibraries(stage);
+  const hash = hashOf([`tests-v1-${runner}`, ...listFiles(stage).map((file) => `${relative(stage, file)}:${createHash('sha256').update(readFileSync(file)).digest('hex')}`)]);
+  const archive = join(cacheDir, `tests-${hash}.cpio`);
+  const cached = existsSync(archive);
+  if (!cached) writeCpio(stage, archive);
+  if (!process.env.CNI_VM_KEEP_STAGE) rmSync(stage, { recursive: true, force: true });
+  return { archive, cached };
+}
 
+/** Native addons (.node) link libraries node does not (librt...): copy those beside them in the image. */
+function copyNativeLibraries(stage) {
+  for (const file of listFiles(stage)) {
+    if (!file.endsWith('.node')) continue;
+    for (const lib of linkedLibraries(file)) {
+      const target = join(stage, imagePath(lib));
+      if (!existsSync(target)) {
+        mkdirSync(dirname(target), { recursive: true });
+        copyFileSync(lib, target);
+      }
+    }
+  }
+}
+
+/**
+ * For measuring vitest itself in the VM (CNI_VM_RUNNER=vitest): the whole workspace with its
+ * node_modules, pnpm's relative links kept as they are.
+ */
+function stageWorkspace(tests, stage, work) {
+  const skip = new Set(['.git', '.vm-cache', '.tier-results', '.turbo', 'bench']);
+  for (const entry of readdirSync(root)) {
+    if (skip.has(entry)) continue;
+    cpSync(join(root, entry), join(work, entry), { recursive: true, verbatimSymlinks: true });
+  }
+  const files = tests.map((test) => relative(root, test));
+  writeFileSync(
+    join(stage, 'etc/cni-vm/run'),
+    runScript([
+      `CNI_TIER=vm node node_modules/vitest/vitest.mjs run --reporter=default --reporter=json --outputFile.json=/tmp/vitest.json ${files.join(' ')}`,
+      'status=$?',
+      `node -e 'const r = JSON.parse(require("fs").readFileSync("/tmp/vitest.json", "utf8")); console.log("CNI-VM-RESULT " + JSON.stringify({ passed: r.numPassedTests, failed: r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0), skipped: r.numPendingTests + r.numTodoTests }))'`,
+      'exit $status',
+    ]),
+  );
+}
+
+/** The light runner: each test file bundled by esbuild with vitest-shim.mjs in place of vitest. */
+async function stageBundles(tests, stage, work) {
+  const require = createRequire(join(here, 'run-vm-tier.mjs'));
+  const esbuild = await import(require.resolve('esbuild'));
   const externalUses = new Map(); // package → a file that imports it
   const result = await esbuild.build({
     entryPoints: tests,
@@ -304,25 +369,10 @@ async function bundleTests(tests) {
     const siblings = name.startsWith('@') ? dirname(dirname(real)) : dirname(real);
     cpSync(siblings, join(work, 'node_modules'), { recursive: true, dereference: true });
   }
-  // Built executables the tests may run (apps/*/dist: cni-bundle's dist/bin).
-  if (existsSync(join(root, 'apps'))) {
-    for (const app of readdirSync(join(root, 'apps'))) {
-      const dist = join(root, 'apps', app, 'dist');
-      if (existsSync(dist)) cpSync(dist, join(work, 'apps', app, 'dist'), { recursive: true, dereference: true });
-    }
-  }
   mkdirSync(join(work, 'packages/testkit/vm'), { recursive: true });
   copyFileSync(join(here, 'run-tests.mjs'), join(work, 'packages/testkit/vm/run-tests.mjs'));
   const bundles = tests.map((test) => `/work/main/${relative(root, test).replace(/\.ts$/, '.vm-bundle.mjs')}`);
-  mkdirSync(join(stage, 'etc/cni-vm'), { recursive: true });
-  writeFileSync(join(stage, 'etc/cni-vm/tests'), bundles.join('\n') + '\n');
-
-  const hash = hashOf(['tests-v1', ...listFiles(stage).map((file) => `${relative(stage, file)}:${createHash('sha256').update(readFileSync(file)).digest('hex')}`)]);
-  const archive = join(cacheDir, `tests-${hash}.cpio`);
-  const cached = existsSync(archive);
-  if (!cached) writeCpio(stage, archive);
-  if (!process.env.CNI_VM_KEEP_STAGE) rmSync(stage, { recursive: true, force: true });
-  return { archive, cached, bundles };
+  writeFileSync(join(stage, 'etc/cni-vm/run'), runScript([`exec node packages/testkit/vm/run-tests.mjs ${bundles.join(' ')}`]));
 }
 
 function listFiles(dir) {
@@ -350,7 +400,8 @@ function boot(version, initrd) {
   const args = [
     '-accel', 'tcg,thread=multi',
     '-cpu', 'max',
-    '-smp', process.env.CNI_VM_SMP ?? '2',
+    // One vCPU: measured faster than two when the host tiers run beside the VM on a 2-core machine.
+    '-smp', process.env.CNI_VM_SMP ?? '1',
     '-m', process.env.CNI_VM_MEMORY_MB ?? '2048',
     '-kernel', `/boot/vmlinuz-${version}`,
     '-initrd', initrd,
@@ -367,10 +418,11 @@ function boot(version, initrd) {
     const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'inherit'] });
     const state = { result: undefined, exit: undefined, bootedAt: undefined, modulesAt: undefined, timedOut: false };
     let pending = '';
+    const decoder = new StringDecoder('utf8'); // a character may straddle two chunks
     const logFile = createWriteStream(join(resultsDir, 'vm-console.log'));
     qemu.stdout.on('data', (chunk) => {
       logFile.write(chunk);
-      pending += chunk.toString('utf8').replaceAll('\r', '');
+      pending += decoder.write(chunk).replaceAll('\r', '');
       let newline;
       while ((newline = pending.indexOf('\n')) >= 0) {
         const line = pending.slice(0, newline);
@@ -425,10 +477,16 @@ log(`${tests.length} test file(s): ${tests.map((test) => relative(root, test)).j
 
 const buildStarted = Date.now();
 const base = buildBase(version);
-const bundled = await bundleTests(tests);
+const runner = process.env.CNI_VM_RUNNER === 'vitest' ? 'vitest' : 'light';
+const bundled = await stageTests(tests, runner);
 const initrd = concatenate([base.archive, bundled.archive], join(cacheDir, 'initrd'));
 const buildMs = Date.now() - buildStarted;
-log(`image ${relative(root, initrd)} (${(statSync(initrd).size / 1e6).toFixed(0)} MB; base ${base.cached ? 'cached' : 'built'}, tests ${bundled.cached ? 'cached' : 'built'}) in ${buildMs}ms`);
+// Old images are 100 MB and more each: keep only the ones this run uses.
+for (const file of readdirSync(cacheDir)) {
+  const path = join(cacheDir, file);
+  if (file.endsWith('.cpio') && ![base.archive, bundled.archive, initrd].includes(path)) rmSync(path, { force: true });
+}
+log(`image ${relative(root, initrd)} (${(statSync(initrd).size / 1e6).toFixed(0)} MB, runner ${runner}; base ${base.cached ? 'cached' : 'built'}, tests ${bundled.cached ? 'cached' : 'built'}) in ${buildMs}ms`);
 
 const run = await boot(version, initrd);
 const timing = { buildMs, bootMs: run.bootedAt, modulesMs: run.modulesAt, vmMs: run.ms };
