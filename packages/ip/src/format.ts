@@ -13,13 +13,13 @@ export function formatIpv4(value: number): string {
  * value (`::ffff:a.b.c.d`) prints as bare dotted IPv4, because Go's `String()` tries `To4()` first.
  */
 export function formatIpv6(value: bigint): string {
-  // Four 32-bit words keep the bigint work to three shifts; the rest is number math.
-  const words = [Number(value >> 96n), Number((value >> 64n) & 0xffffffffn), Number((value >> 32n) & 0xffffffffn), Number(value & 0xffffffffn)];
-  if (words[0] === 0 && words[1] === 0 && words[2] === 0xffff) return formatIpv4(words[3]!);
-  const groups = [
-    words[0]! >>> 16, words[0]! & 0xffff, words[1]! >>> 16, words[1]! & 0xffff,
-    words[2]! >>> 16, words[2]! & 0xffff, words[3]! >>> 16, words[3]! & 0xffff,
-  ];
+  // Four 32-bit words keep the bigint work to a few shifts; the rest is number math.
+  const w0 = Number(value >> 96n);
+  const w1 = Number((value >> 64n) & 0xffffffffn);
+  const w2 = Number((value >> 32n) & 0xffffffffn);
+  const w3 = Number(value & 0xffffffffn);
+  if (w0 === 0 && w1 === 0 && w2 === 0xffff) return formatIpv4(w3);
+  const groups = [w0 >>> 16, w0 & 0xffff, w1 >>> 16, w1 & 0xffff, w2 >>> 16, w2 & 0xffff, w3 >>> 16, w3 & 0xffff];
 
   let bestStart = -1;
   let bestLength = 1; // a single zero group is never compressed
