@@ -126,7 +126,7 @@ export class Iptables {
       await this.run(['-t', table, '-D', chain, ...spec]);
       return true;
     } catch (error) {
-      if (NetfilterCommandError.isInstance(error) && error.isNotFound) return false;
+      if (NetfilterCommandError.isInstance(error) && (error.isNotFound || !(await this.chainExists(table, chain)))) return false;
       throw error;
     }
   }
@@ -146,7 +146,7 @@ export class Iptables {
       await this.run(['-t', table, '-X', chain]);
       return true;
     } catch (error) {
-      if (NetfilterCommandError.isInstance(error) && error.isNotFound) return false;
+      if (NetfilterCommandError.isInstance(error) && (error.isNotFound || !(await this.chainExists(table, chain)))) return false;
       throw error;
     }
   }
@@ -160,7 +160,10 @@ export class Iptables {
     try {
       output = await this.run(['-t', table, '-S', ...(chain === undefined ? [] : [chain])]);
     } catch (error) {
-      if (chain !== undefined && NetfilterCommandError.isInstance(error) && error.isNotFound) return { chains: [], rules: [] };
+      // iptables-nft 1.8.9 calls a missing chain "incompatible": ask again before giving up.
+      if (chain !== undefined && NetfilterCommandError.isInstance(error) && (error.isNotFound || !(await this.chainExists(table, chain)))) {
+        return { chains: [], rules: [] };
+      }
       throw error;
     }
     return parseIptablesListing(output);
