@@ -21,6 +21,7 @@ export {
   deleteLink,
   addRoute,
   setSysctl,
+  readSysctl,
 } from './links.ts';
 export type { VethEnd, VethOptions, BridgeOptions } from './links.ts';
 

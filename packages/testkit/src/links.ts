@@ -88,9 +88,18 @@ export async function addRoute(ns: NetnsRef, dst: string, options: { via?: strin
 }
 
 /**
- * Writes a sysctl inside a namespace, e.g. `net.ipv4.ip_forward`. Uses `ip netns exec` because
- * /proc/sys/net shows the namespace of the writing process.
+ * Writes a sysctl inside a namespace, e.g. `net.ipv4.ip_forward`. /proc/sys/net shows the namespace
+ * of the process that opens it, so the write happens in `ip netns exec`; `tee` (coreutils) rather than
+ * `sysctl` (procps, not always installed).
  */
 export async function setSysctl(ns: NetnsRef, key: string, value: string | number): Promise<void> {
-  await run(['ip', 'netns', 'exec', netnsName(ns), 'sysctl', '-q', '-w', `${key}=${value}`]);
+  const path = `/proc/sys/${key.replaceAll('.', '/')}`;
+  await run(['ip', 'netns', 'exec', netnsName(ns), 'tee', path], { input: `${value}\n` });
+}
+
+/** Reads a sysctl inside a namespace, trimmed. */
+export async function readSysctl(ns: NetnsRef, key: string): Promise<string> {
+  const path = `/proc/sys/${key.replaceAll('.', '/')}`;
+  const { stdout } = await run(['ip', 'netns', 'exec', netnsName(ns), 'cat', path]);
+  return stdout.trim();
 }

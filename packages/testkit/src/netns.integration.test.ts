@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { existsSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { LeakError } from './errors.ts';
 import { addBridge, addVethPair } from './links.ts';
 import { useTestNetns } from './netns.ts';
@@ -48,5 +48,34 @@ describe.skipIf(process.getuid?.() !== 0)('useTestNetns', () => {
     expect(leaks).toContain('addresses: br-leak 10.8.0.1/24');
     expect(leaks).toContain('nftTables: inet leaky');
     expect(leaks).toContain('iptablesChains: iptables nat LEAKY');
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('setSysctl', () => {
+  it('writes a sysctl of the test host namespace only', async () => {
+    const { setSysctl, readSysctl } = await import('./links.ts');
+    const netns = await useTestNetns();
+    await setSysctl(netns.host, 'net.ipv4.ip_forward', 1);
+    expect(await readSysctl(netns.host, 'net.ipv4.ip_forward')).toBe('1');
+    expect(await readSysctl(netns.container, 'net.ipv4.ip_forward')).toBe('0');
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('useTestNetns in beforeEach', () => {
+  let netns: Awaited<ReturnType<typeof useTestNetns>>;
+  const seen: string[] = [];
+  beforeEach(async () => {
+    netns = await useTestNetns({ container: false });
+  });
+
+  it('gives the test its namespace', () => {
+    seen.push(netns.host.path);
+    expect(existsSync(netns.host.path)).toBe(true);
+  });
+
+  it('removed the previous test one', () => {
+    expect(seen).toHaveLength(1);
+    expect(existsSync(seen[0] ?? '')).toBe(false);
+    expect(netns.host.path).not.toBe(seen[0]);
   });
 });

@@ -25,6 +25,7 @@ import {
   createWriteStream,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   realpathSync,
@@ -35,6 +36,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +69,7 @@ function fail(message) {
 }
 
 function writeResults(result) {
+  if (hostMode) return;
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, 'vm.json'), JSON.stringify({ tier: 'vm', canRun: true, reason: '', skippedTests: [], totalMs: Date.now() - t0, ...result }, null, 2));
 }
@@ -454,12 +457,28 @@ function boot(version, initrd) {
 
 // ---------------------------------------------------------------- main
 
-const args = process.argv.slice(2);
+const hostMode = process.argv.includes('--host');
+const args = process.argv.slice(2).filter((arg) => arg !== '--host');
 if (args.includes('--help')) {
-  console.log('usage: node packages/testkit/vm/run-vm-tier.mjs [test files...]');
+  console.log('usage: node packages/testkit/vm/run-vm-tier.mjs [--host] [test files...]');
   process.exit(0);
 }
 process.chdir(root);
+
+if (hostMode) {
+  // The same bundles and runner on this machine's kernel, without qemu: for working on the runner
+  // and its shim (the unit test of vitest-shim.mjs uses it). Writes no tier results.
+  const tests = findTests(args);
+  const stage = mkdtempSync(join(tmpdir(), 'cni-vm-host-'));
+  const work = join(stage, 'work/main');
+  mkdirSync(join(stage, 'etc/cni-vm'), { recursive: true });
+  mkdirSync(work, { recursive: true });
+  await stageBundles(tests, stage, work);
+  const bundles = tests.map((test) => join(work, relative(root, test).replace(/\.ts$/, '.vm-bundle.mjs')));
+  const child = spawnSync(process.execPath, [join(here, 'run-tests.mjs'), ...bundles], { stdio: 'inherit', cwd: root });
+  rmSync(stage, { recursive: true, force: true });
+  process.exit(child.status ?? 1);
+}
 ensurePackages();
 const version = kernelVersion();
 if (!version) fail('no linux-image-cloud-amd64 kernel in /boot');
