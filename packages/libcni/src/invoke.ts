@@ -171,7 +171,14 @@ export class RawExec implements PluginExec {
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
       let spawnError: NodeJS.ErrnoException | undefined;
-      const child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let child;
+      try {
+        child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      } catch (error) {
+        // Some failures of exec (ETXTBSY among them) are thrown, not emitted.
+        resolve({ spawnError: error as NodeJS.ErrnoException, status: undefined, stdout: new Uint8Array(), stderr: new Uint8Array() });
+        return;
+      }
       const onAbort = () => child.kill('SIGKILL');
       signal?.addEventListener('abort', onAbort, { once: true });
       child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
