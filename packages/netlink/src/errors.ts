@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: Apache-2.0
+import { errnoMessage, errnoName } from './internal/errno.ts';
+
+/**
+ * What went wrong, normalised once from the kernel's errno so callers branch on a tag rather
+ * than on numbers: `NotFound` covers ENODEV, ENOENT, ESRCH and EADDRNOTAVAIL, `AlreadyExists`
+ * EEXIST, and so on. `Interrupted` is what is left when a dump was interrupted more often than
+ * the library retries it.
+ */
+export type NetlinkErrorTag =
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'PermissionDenied'
+  | 'Busy'
+  | 'Interrupted'
+  | 'NotSupported'
+  | 'InvalidArgument'
+  | 'Unknown';
+
+/** Options of {@link NetlinkError}. */
+export interface NetlinkErrorOptions {
+  /** The operation, grouped like the API: `link.add`, `address.del`, `qdisc.add`. */
+  operation: string;
+  /** What it acted on: a link name, an address, a route; empty when none applies. */
+  target?: string;
+  /** The positive errno, 0 when the error was found before asking the kernel. */
+  errno?: number;
+  /** The tag; derived from errno when absent. */
+  tag?: NetlinkErrorTag;
+  /** A more precise reason, such as the kernel's extended ack text. */
+  detail?: string;
+  /** The error this one stands for. */
+  cause?: unknown;
+}
+
+const marker = Symbol.for('cni.netlink.error');
+const notFoundMarker = Symbol.for('cni.netlink.link-not-found');
+
+/** The tag of a positive errno. */
+export function tagOfErrno(errno: number): NetlinkErrorTag {
+  switch (errno) {
+    case 2: // ENOENT
+    case 3: // ESRCH
+    case 19: // ENODEV
+    case 99: // EADDRNOTAVAIL
+      return 'NotFound';
+    case 17: // EEXIST
+      return 'AlreadyExists';
+    case 1: // EPERM
+    case 13: // EACCES
+      return 'PermissionDenied';
+    case 16: // EBUSY
+    case 11: // EAGAIN
+      return 'Busy';
+    case 4: // EINTR
+      return 'Interrupted';
+    case 95: // EOPNOTSUPP
+    case 93: // EPROTONOSUPPORT
+    case 97: // EAFNOSUPPORT
+    case 38: // ENOSYS
+      return 'NotSupported';
+    case 22: // EINVAL
+    case 34: // ERANGE
+    case 7: // E2BIG
+    case 36: // ENAMETOOLONG
+    case 33: // EDOM
+    case 90: // EMSGSIZE
+      return 'InvalidArgument';
+    default:
+      return 'Unknown';
+  }
+}
+
+/**
+ * The one error of this package: a netlink request the kernel refused, or arguments refused
+ * before asking it. Its message reads `NotFound: link.get (mv0): No such device`.
+ *
+ * @example
+ * ```ts
+ * try { await nl.link.del({ name: 'mv0' }); }
+ * catch (error) { if (!(NetlinkError.isInstance(error) && error.tag === 'NotFound')) throw error; }
+ * ```
+ */
+export class NetlinkError extends Error {
+  /** @internal Marks NetlinkError across copies of this package. */
+  readonly [marker] = true as const;
+  override readonly name: string = 'NetlinkError';
+  /** What went wrong, normalised. */
+  readonly tag: NetlinkErrorTag;
+  /** The positive errno, or 0 for arguments refused before any request. */
+  readonly errno: number;
+  /** The operation that failed, such as `link.add`. */
+  readonly operation: string;
+  /** What the operation acted on, such as the link name. */
+  readonly target: string;
+
+  constructor(options: NetlinkErrorOptions) {
+    const errno = options.errno ?? 0;
+    const tag = options.tag ?? tagOfErrno(errno);
+    const target = options.target ?? '';
+    const reason = options.detail ?? (errno === 0 ? 'invalid argument' : errnoMessage(errno));
+    const where = target === '' ? options.operation : `${options.operation} (${target})`;
+    super(`${tag}: ${where}: ${reason}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.tag = tag;
+    this.errno = errno;
+    this.operation = options.operation;
+    this.target = target;
+  }
+
+  /** The errno's symbolic name (`ENODEV`), or an empty string when errno is 0. */
+  get code(): string {
+    return this.errno === 0 ? '' : errnoName(this.errno);
+  }
+
+  /** True for a NetlinkError, also one made by another copy of this package. */
+  static isInstance(value: unknown): value is NetlinkError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[marker] === true;
+  }
+}
+
+/**
+ * A link that does not exist. A subclass because DEL paths tolerate exactly this error
+ * (vishvananda/netlink's LinkNotFoundError); its tag is always `NotFound`.
+ */
+export class LinkNotFoundError extends NetlinkError {
+  /** @internal Marks LinkNotFoundError across copies of this package. */
+  readonly [notFoundMarker] = true as const;
+  override readonly name: string = 'LinkNotFoundError';
+
+  constructor(options: Omit<NetlinkErrorOptions, 'tag'>) {
+    super({ ...options, tag: 'NotFound', errno: options.errno ?? 19 });
+  }
+
+  /** True for a LinkNotFoundError, also one made by another copy of this package. */
+  static override isInstance(value: unknown): value is LinkNotFoundError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[notFoundMarker] === true;
+  }
+}
+
+/** An argument refused before any request was sent. */
+export function invalidArgument(operation: string, target: string, detail: string): NetlinkError {
+  return new NetlinkError({ operation, target, tag: 'InvalidArgument', errno: 22, detail });
+}
