@@ -9,7 +9,7 @@ export type { FixtureScope } from './cleanup.ts';
 
 export { useTempDir } from './tempdir.ts';
 
-export { NETNS_RUN_DIR, UPLINK_ADDRESSES, createNetns, deleteNetns, useTestNetns } from './netns.ts';
+export { NETNS_RUN_DIR, UPLINK_ADDRESSES, DEFAULT_WATCHED_FOLDERS, createNetns, deleteNetns, useTestNetns } from './netns.ts';
 export type { TestNamespace, TestNetns, TestNetnsOptions } from './netns.ts';
 
 export {

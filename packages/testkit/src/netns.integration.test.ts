@@ -79,3 +79,20 @@ describe.skipIf(process.getuid?.() !== 0)('useTestNetns in beforeEach', () => {
     expect(netns.host.path).not.toBe(seen[0]);
   });
 });
+
+describe.skipIf(process.getuid?.() !== 0)('the leak check of the machine', () => {
+  it('reports a file a test left in a watched folder of the machine', async () => {
+    const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { findLeaks, takeSnapshot } = await import('./snapshot.ts');
+    const watched = await mkdtemp(join(tmpdir(), 'cnitest-watched-'));
+    try {
+      const before = await takeSnapshot({ namespaces: [null], files: [watched] });
+      await writeFile(join(watched, 'last_reserved_ip.0'), '10.0.0.2');
+      expect(await findLeaks(before)).toEqual([`file: ${join(watched, 'last_reserved_ip.0')}`]);
+    } finally {
+      await rm(watched, { recursive: true, force: true });
+    }
+  });
+});

@@ -62,7 +62,11 @@ export interface TestNetnsOptions extends FixtureScope {
    * machine is the throw-away VM and the two snapshots cost about 2.5 s per test under TCG.
    */
   leakCheck?: boolean;
-  /** Folders of the machine (not the test's temp folders) where the test must not leave files. */
+  /**
+   * Folders of the machine where the test must not leave files (plugins keep state there by
+   * default; tests point dataDir, cacheDir and backups at `dir` instead). Default
+   * {@link DEFAULT_WATCHED_FOLDERS}.
+   */
   watchFiles?: readonly string[];
 }
 
@@ -88,6 +92,9 @@ export interface TestNetns {
   expectNoLeaks(before: StateSnapshot, options?: LeakOptions): Promise<void>;
 }
 
+/** Where plugins and runtimes keep files by default: host-local's /var/lib/cni/networks, libcni's cache, tuning's backups in /run/cni. */
+export const DEFAULT_WATCHED_FOLDERS: readonly string[] = ['/var/lib/cni', '/run/cni'];
+
 /** The uplink's addresses with `defaultRoute: true`: host side, gateway. */
 export const UPLINK_ADDRESSES = {
   ipv4: { host: '192.0.2.1/24', gateway: '192.0.2.254' },
@@ -110,7 +117,7 @@ export const UPLINK_ADDRESSES = {
  */
 export async function useTestNetns(options: TestNetnsOptions = {}): Promise<TestNetns> {
   const leakCheck = options.leakCheck ?? process.env['CNI_TESTKIT_LEAK_CHECK'] !== '0';
-  const before = leakCheck ? await takeSnapshot({ namespaces: [null], files: options.watchFiles ?? [] }) : undefined;
+  const before = leakCheck ? await takeSnapshot({ namespaces: [null], files: options.watchFiles ?? DEFAULT_WATCHED_FOLDERS }) : undefined;
   const base = `cnitest-${randomBytes(4).toString('hex')}`;
   const made: TestNamespace[] = [];
 
