@@ -149,17 +149,25 @@ describe.skipIf(!isRoot)('macspoofchk', () => {
     await exec(container, ['ip', 'link', 'set', 'eth0', 'address', '02:00:00:00:00:aa', 'up']);
     await exec(container, ['ip', 'addr', 'add', '10.55.0.2/24', 'dev', 'eth0']);
     const ping = () => exec(container, ['ping', '-c', '1', '-W', '1', '10.55.0.1'], { allowFailure: true });
-    expect((await ping()).exitCode).toBe(0);
+    // A port just made up may lose the first frames: success is allowed a few tries.
+    const reaches = async () => {
+      for (let attempt = 0; attempt < 3; attempt++) if ((await ping()).exitCode === 0) return true;
+      return false;
+    };
+    expect(await reaches()).toBe(true);
 
     const runner = runnerIn(host);
     await setupMacSpoofCheck({ containerId: 'c1', ifName: 'eth0', hostIfName: 'vethc', mac: '02:00:00:00:00:aa' }, { runner });
-    expect((await ping()).exitCode).toBe(0);
+    expect(await reaches()).toBe(true);
     // The container forges another MAC: the port drops its frames.
     await exec(container, ['ip', 'link', 'set', 'eth0', 'address', '02:00:00:00:00:bb']);
     await exec(container, ['ip', 'neigh', 'flush', 'dev', 'eth0']);
+    await exec(host, ['ip', 'neigh', 'flush', 'dev', 'br0']);
     expect((await ping()).exitCode).not.toBe(0);
     await teardownMacSpoofCheck({ containerId: 'c1', ifName: 'eth0' }, { runner });
-    expect((await ping()).exitCode).toBe(0);
+    // The host may still answer to the old MAC it learnt: forget it.
+    await exec(host, ['ip', 'neigh', 'flush', 'dev', 'br0']);
+    expect(await reaches()).toBe(true);
   });
 
   it('removes what the Debian reference bridge wrote', { skip: !existsSync('/usr/lib/cni/bridge') }, async () => {
