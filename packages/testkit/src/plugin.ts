@@ -184,7 +184,9 @@ export async function runInProcess(invoke: (io: CapturedIo) => unknown, options:
     },
   };
   try {
-    await invoke(io);
+    // skel's runPlugin resolves to the exit status as well as calling io.exit.
+    const returned = await invoke(io);
+    if (typeof returned === 'number') exitCode ??= returned;
   } catch (error) {
     // skel reports errors itself; a throw that escapes it is a bug worth seeing as such.
     if (exitCode === undefined) throw error;
