@@ -443,7 +443,6 @@ export class LinkApi {
         if (spec.mtu !== undefined) writer.u32(IFLA_MTU, spec.mtu);
         if (linkMac) writer.attr(IFLA_ADDRESS, linkMac);
         if (spec.txQueueLen !== undefined) writer.u32(IFLA_TXQLEN, spec.txQueueLen);
-        if (spec.alias !== undefined) writer.string(IFLA_IFALIAS, spec.alias);
         if (spec.masterIndex !== undefined) writer.u32(IFLA_MASTER, spec.masterIndex);
         if (netnsFd !== undefined) writer.u32(IFLA_NET_NS_FD, netnsFd);
         if ('parentIndex' in spec && spec.parentIndex !== undefined && spec.kind !== 'vxlan') {
@@ -470,6 +469,14 @@ export class LinkApi {
       });
     };
     if (spec.kind === 'veth') checkLinkName(operation, spec.peer.name);
+    if (spec.alias !== undefined) {
+      // The kernel ignores IFLA_IFALIAS on creation: set it afterwards, here, before any move.
+      const { alias, netns, ...rest } = spec;
+      await this.add(rest as LinkAdd);
+      this.#set(operation, { name: spec.name }, { alias }, {});
+      if (netns !== undefined) withNetnsFd(netns, operation, (fd) => this.#set(operation, { name: spec.name }, { netnsFd: fd }, {}));
+      return;
+    }
     const peerNetns = spec.kind === 'veth' ? spec.peer.netns : undefined;
     const withPeer = (netnsFd: number | undefined): void => {
       if (peerNetns === undefined) return send(netnsFd, undefined);
@@ -500,7 +507,6 @@ export class LinkApi {
       ...(spec.mtu === undefined ? {} : { mtu: spec.mtu }),
       ...(spec.mac === undefined ? {} : { mac: spec.mac }),
       ...(spec.txQueueLen === undefined ? {} : { txQueueLen: spec.txQueueLen }),
-      ...(spec.alias === undefined ? {} : { alias: spec.alias }),
       ...(spec.masterIndex === undefined ? {} : { masterIndex: spec.masterIndex }),
     };
     if (Object.keys(rest).length > 0 || spec.up) this.#set('link.add', { name: spec.name }, rest, spec.up ? { up: true } : {});
