@@ -20,14 +20,17 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
+  closeSync,
   copyFileSync,
   cpSync,
   createWriteStream,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
+  readSync,
   realpathSync,
   renameSync,
   rmSync,
@@ -294,10 +297,13 @@ async function stageTests(tests, runner) {
   return { archive, cached };
 }
 
-/** Native addons (.node) link libraries node does not (librt...): copy those beside them in the image. */
+/**
+ * Native code in the tests archive (addons, built executables) may link libraries the base lacks
+ * (librt...): copy those beside it. Files are recognised by their ELF magic, not their names.
+ */
 function copyNativeLibraries(stage) {
   for (const file of listFiles(stage)) {
-    if (!file.endsWith('.node')) continue;
+    if (!isElf(file)) continue;
     for (const lib of linkedLibraries(file)) {
       const target = join(stage, imagePath(lib));
       if (!existsSync(target)) {
@@ -305,6 +311,40 @@ function copyNativeLibraries(stage) {
         copyFileSync(lib, target);
       }
     }
+  }
+}
+
+function isElf(file) {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    return readSync(fd, head, 0, 4, 0) === 4 && head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Files a test reads beside its sources (fixtures, testdata, .conflist files): every file of the
+ * test's package that is not TypeScript, documentation or a dependency.
+ */
+function copyPackageData(tests, work) {
+  const packages = new Set();
+  for (const test of tests) {
+    let dir = dirname(test);
+    while (dir !== root && !existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+    if (dir !== root) packages.add(dir);
+  }
+  for (const dir of packages) {
+    cpSync(dir, join(work, relative(root, dir)), {
+      recursive: true,
+      dereference: true,
+      filter: (source) => {
+        const name = source.split('/').at(-1) ?? '';
+        if (['node_modules', 'dist', '.turbo', 'vm'].includes(name) && source !== dir) return false;
+        return !/\.(ts|tsx|mts|cts|md|tsbuildinfo)$/.test(name) || statSync(source).isDirectory();
+      },
+    });
   }
 }
 
@@ -371,6 +411,11 @@ async function stageBundles(tests, stage, work) {
     const real = realpathSync(dir);
     const siblings = name.startsWith('@') ? dirname(dirname(real)) : dirname(real);
     cpSync(siblings, join(work, 'node_modules'), { recursive: true, dereference: true });
+  }
+  copyPackageData(tests, work);
+  // The reference plugins, when a test drives them (Go, static: no libraries to add).
+  if (existsSync('/usr/lib/cni') && tests.some((test) => readFileSync(test, 'utf8').includes('/usr/lib/cni'))) {
+    cpSync('/usr/lib/cni', join(stage, 'usr/lib/cni'), { recursive: true, dereference: true });
   }
   mkdirSync(join(work, 'packages/testkit/vm'), { recursive: true });
   copyFileSync(join(here, 'run-tests.mjs'), join(work, 'packages/testkit/vm/run-tests.mjs'));
