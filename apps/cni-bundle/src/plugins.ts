@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: Apache-2.0
+import { hostLocal } from '@cni/ipam-hostlocal';
+import type { CniPlugin } from '@cni/skel';
+import { sample } from '@cni/plugin-sample';
+
+/**
+ * Every plugin the bundle ships, by executable name (upstream's: `host-local`, not `hostLocal`).
+ * `pnpm build` writes `dist/bin/<name>` for each, from the launcher `src/bin/<name>.ts`; a test
+ * checks that the two lists and the workspace's plugin packages agree.
+ */
+export const plugins = {
+  'host-local': hostLocal,
+  sample,
+} satisfies Record<string, CniPlugin>;
+
+/** The name of a plugin the bundle ships. */
+export type PluginName = keyof typeof plugins;
