@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { hostLocal } from '@cni/ipam-hostlocal';
+import { staticIpam } from '@cni/ipam-static';
 import type { CniPlugin } from '@cni/skel';
 import { sample } from '@cni/plugin-sample';
 
@@ -11,6 +12,7 @@ import { sample } from '@cni/plugin-sample';
 export const plugins = {
   'host-local': hostLocal,
   sample,
+  static: staticIpam,
 } satisfies Record<string, CniPlugin>;
 
 /** The name of a plugin the bundle ships. */
