@@ -4,7 +4,7 @@ import { platform } from 'node:process';
 import { AddressApi } from './address.ts';
 import { NetlinkError } from './errors.ts';
 import { Connection } from './internal/connection.ts';
-import { RawSocket, SyscallError } from './internal/ffi/libnl.ts';
+import { loadFfi, RawSocket, SyscallError } from './internal/ffi/libnl.ts';
 import { LinkApi } from './link.ts';
 import { NeighbourApi } from './neighbour.ts';
 import { RouteApi } from './route.ts';
@@ -97,6 +97,7 @@ export class Netlink {
  * ```
  */
 export async function openNetlink(options: NetlinkOptions = {}): Promise<Netlink> {
+  if (platform === 'linux') await loadFfi().catch(() => undefined); // openNetlinkSync reports the failure
   return openNetlinkSync(options);
 }
 

@@ -43,23 +43,44 @@ const NETLINK_EXT_ACK = 11;
 let binding: FfiBinding | undefined;
 
 /**
- * Loads ffi-rs's native binding and the two libraries once. The binding is required directly
- * for glibc Linux: ffi-rs's own entry point first asks `process.report` whether libc is musl,
- * which costs about 15 ms, three times the budget of import plus open.
+ * ffi-rs's native binding, required directly on glibc Linux: ffi-rs's own entry point first asks
+ * `process.report` whether libc is musl, which costs about 15 ms, three times the budget of import
+ * plus open. Undefined when the platform package cannot be found that way.
  */
-function ffi(): FfiBinding {
-  if (binding) return binding;
-  const require = createRequire(import.meta.url);
-  let loaded: FfiBinding;
+function directBinding(): FfiBinding | undefined {
   try {
-    loaded = createRequire(require.resolve('ffi-rs'))(`@yuuang/ffi-rs-linux-${arch}-gnu`) as FfiBinding;
+    const require = createRequire(import.meta.url);
+    return createRequire(require.resolve('ffi-rs'))(`@yuuang/ffi-rs-linux-${arch}-gnu`) as FfiBinding;
   } catch {
-    loaded = require('ffi-rs') as FfiBinding;
+    return undefined;
   }
+}
+
+function useBinding(loaded: FfiBinding): FfiBinding {
   loaded.open({ library: 'libc', path: 'libc.so.6' });
   loaded.open({ library: 'libnl-3', path: 'libnl-3.so.200' });
   binding = loaded;
   return loaded;
+}
+
+/** Loads ffi-rs and the two libraries once; the slow public entry point only when needed. */
+export async function loadFfi(): Promise<void> {
+  if (binding) return;
+  const direct = directBinding();
+  if (direct) {
+    useBinding(direct);
+    return;
+  }
+  const module = (await import('ffi-rs')) as unknown as FfiBinding & { default?: FfiBinding };
+  useBinding(typeof module.open === 'function' ? module : module.default!);
+}
+
+function ffi(): FfiBinding {
+  if (binding) return binding;
+  const direct = directBinding();
+  if (direct) return useBinding(direct);
+  // A synchronous caller (openNetlinkSync) before any openNetlink: CommonJS require of the entry point.
+  return useBinding(createRequire(import.meta.url)('ffi-rs') as FfiBinding);
 }
 
 function call(library: string, funcName: string, retType: number, paramsType: number[], paramsValue: unknown[]): unknown {
