@@ -96,3 +96,28 @@ describe.skipIf(process.getuid?.() !== 0)('the leak check of the machine', () =>
     }
   });
 });
+
+describe.skipIf(process.getuid?.() !== 0)('checkpoint', () => {
+  it('fails the test at its end when the namespaces gained something after the checkpoint', async () => {
+    const { registerTeardown } = await import('./cleanup.ts');
+    // onTestFinished handlers run in reverse order: this one, registered first, runs last and sees
+    // what the fixture's teardown threw (caught by the context below, so the test itself passes).
+    let teardownError: unknown;
+    registerTeardown(() => {
+      expect(LeakError.isInstance(teardownError)).toBe(true);
+      expect((teardownError as LeakError).leaks).toEqual([expect.stringContaining('links: br-leaked bridge')]);
+    });
+    const netns = await useTestNetns({
+      context: {
+        onTestFinished: (fn) =>
+          registerTeardown(async () => {
+            teardownError = await Promise.resolve(fn({} as never)).then(() => undefined, (error: unknown) => error);
+          }),
+      },
+    });
+    await addBridge(netns.host, 'br-setup');
+    await netns.checkpoint({ ignore: ['br-ignored'] });
+    await addBridge(netns.host, 'br-ignored');
+    await addBridge(netns.host, 'br-leaked');
+  });
+});

@@ -90,6 +90,12 @@ export interface TestNetns {
   snapshot(files?: readonly string[]): Promise<StateSnapshot>;
   /** Fails when the host or container namespace (or the snapshot's files) gained anything since `before`. */
   expectNoLeaks(before: StateSnapshot, options?: LeakOptions): Promise<void>;
+  /**
+   * Records the host and container namespaces now (after the test's own setup) and fails the test
+   * at its end when they hold anything more then, before the namespaces are removed: the leak check
+   * of a plugin's DEL without an explicit `expectNoLeaks` call.
+   */
+  checkpoint(options?: LeakOptions & { files?: readonly string[] }): Promise<void>;
 }
 
 /** Where plugins and runtimes keep files by default: host-local's /var/lib/cni/networks, libcni's cache, tuning's backups in /run/cni. */
@@ -122,8 +128,13 @@ export async function useTestNetns(options: TestNetnsOptions = {}): Promise<Test
   const made: TestNamespace[] = [];
 
   // Registered before anything is made, so a setup that fails halfway still cleans up.
+  let checkpoint: { snapshot: StateSnapshot; options: LeakOptions } | undefined;
   registerTeardown(async () => {
     const errors: unknown[] = [];
+    if (checkpoint) {
+      const leaks = await findLeaks(checkpoint.snapshot, checkpoint.options).catch((error: unknown) => (errors.push(error), []));
+      if (leaks.length > 0) errors.push(new LeakError(leaks));
+    }
     for (const ns of made.reverse()) await deleteNetns(ns).catch((error: unknown) => errors.push(error));
     if (before) {
       const leaks = await findLeaks(before);
@@ -178,6 +189,9 @@ export async function useTestNetns(options: TestNetnsOptions = {}): Promise<Test
     expectNoLeaks: async (snapshot, leakOptions = {}) => {
       const leaks = await findLeaks(snapshot, leakOptions);
       if (leaks.length > 0) throw new LeakError(leaks);
+    },
+    checkpoint: async ({ files, ...leakOptions } = {}) => {
+      checkpoint = { snapshot: await self.snapshot(files), options: leakOptions };
     },
   };
   return self;

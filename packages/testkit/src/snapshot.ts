@@ -81,8 +81,8 @@ export async function readNamespaceState(ns: NetnsRef | null): Promise<Namespace
         .map((info) => `${link.ifname} ${info.local}/${info.prefixlen}`),
     ),
     routes: [...routes4, ...routes6]
-      // Local and multicast routes follow addresses and links.
-      .filter((route) => route.table !== 'local' && route.type !== 'multicast')
+      // Local, multicast and IPv6 link-local routes follow addresses and links, checked on their own.
+      .filter((route) => route.table !== 'local' && route.type !== 'multicast' && route.dst !== 'fe80::/64')
       .map((route) => `${route.dst}${route.gateway ? ` via ${route.gateway}` : ''}${route.dev ? ` dev ${route.dev}` : ''} table ${route.table ?? 'main'}`),
     rules: [...rules4, ...rules6].map((rule) => {
       const { priority, ...rest } = rule;
