@@ -10,6 +10,8 @@ import {
   LibcniError,
   MultiError,
   PluginError,
+  pluginConfFromBytes,
+  unknownCapabilities,
   type InProcessIo,
   type NetworkConfigList,
   type RuntimeConf,
@@ -362,5 +364,30 @@ describe('errors', () => {
     const error = await cni.addNetworkList(list('1.0.0', ['ghost']), rt).catch((e: unknown) => e);
     expect(LibcniError.isInstance(error)).toBe(true);
     expect(LibcniError.isInstance(new Error('x'))).toBe(false);
+  });
+});
+
+describe('single plugin configurations', () => {
+  it('add, check and del one .conf with its own name and version, cached like a list', async () => {
+    const { cni, calls } = fakeCni({ a: mainPlugin('10.0.0.2/24') });
+    const plugin = pluginConfFromBytes('{"cniVersion":"0.4.0","name":"single","type":"a","k":"v"}');
+    const result = await cni.addNetwork(plugin, rt);
+    expect(result).toMatchObject({ cniVersion: '0.4.0', ips: [{ version: '4', address: '10.0.0.2/24' }] });
+    expect(calls[0]!.conf).toEqual({ cniVersion: '0.4.0', name: 'single', type: 'a', k: 'v' });
+    expect(existsSync(cacheFilePath(cni.cacheDir, 'single', rt))).toBe(true);
+    await cni.checkNetwork(plugin, rt);
+    await cni.delNetwork(plugin, rt);
+    expect(calls.map((c) => c.command)).toEqual(['ADD', 'CHECK', 'DEL']);
+    expect(calls[2]!.conf.prevResult).toEqual(result);
+    expect(existsSync(cacheFilePath(cni.cacheDir, 'single', rt))).toBe(false);
+  });
+});
+
+describe('unknownCapabilities', () => {
+  it('lists enabled capabilities without a well-known meaning', () => {
+    const conf = confListFromBytes(
+      '{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"a","capabilities":{"mac":true,"portMapings":true,"x":false}},{"type":"b","capabilities":{"io.kubernetes.cri.pod-annotations":true}}]}',
+    );
+    expect(unknownCapabilities(conf)).toEqual(['plugins[0].capabilities.portMapings']);
   });
 });

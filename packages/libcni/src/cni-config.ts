@@ -109,6 +109,25 @@ function validateAttachment(name: string, rt: RuntimeConf): void {
   if (/[/:\s]/u.test(ifName)) throw invalid('interface name contains / or : or whitespace characters');
 }
 
+/** The network name and version of a single plugin configuration. */
+function singleIdentity(plugin: PluginConfig): { name: string; cniVersion: string } {
+  return { name: plugin.network.name ?? '', cniVersion: plugin.network.cniVersion ?? '' };
+}
+
+/**
+ * The capabilities a list's plugins enable that have no well-known meaning, as
+ * `plugins[i].capabilities.<name>`: not an error (third parties define their own), but worth a
+ * warning, as a typo never reaches the plugin.
+ */
+export function unknownCapabilities(list: NetworkConfigList): string[] {
+  const known = new Set<string>(WELL_KNOWN_CAPABILITIES);
+  return list.plugins.flatMap((plugin, i) =>
+    Object.entries(plugin.network.capabilities ?? {})
+      .filter(([name, enabled]) => enabled === true && !known.has(name))
+      .map(([name]) => `plugins[${i}].capabilities.${name}`),
+  );
+}
+
 /**
  * The plugin object a plugin receives: its own keys with `name`, `cniVersion`, `prevResult`
  * and the `runtimeConfig` its declared capabilities select from `capabilityArgs` (upstream's
@@ -421,6 +440,53 @@ export class CniConfig<P = never> {
     }
     if (errors.length > 0) throw new MultiError(errors, `[${errors.map(errorText).join(' ')}]`);
     return [...capabilities];
+  }
+
+  /**
+   * ADD of one plugin configuration (a deprecated single `.conf`, upstream's `AddNetwork`): its
+   * own `name` and `cniVersion`, the same cache file naming as a list.
+   */
+  async addNetwork(plugin: PluginConfig, rt: RuntimeConf, options: CallOptions = {}): Promise<Result> {
+    const { name, cniVersion } = singleIdentity(plugin);
+    const result = await this.#addNetwork(name, cniVersion, plugin, undefined, rt, options);
+    try {
+      writeCache(this.cacheDir, cacheRecord(result, plugin.bytes, name, rt));
+    } catch (error) {
+      throw new LibcniError(`failed to set network "${name}" cached result: ${errorText(error)}`, { cause: error });
+    }
+    return result;
+  }
+
+  /** DEL of one plugin configuration (upstream's `DelNetwork`), with the cached result from 0.4.0. */
+  async delNetwork(plugin: PluginConfig, rt: RuntimeConf, options: CallOptions = {}): Promise<void> {
+    const { name, cniVersion } = singleIdentity(plugin);
+    let cached: Result | undefined;
+    if (versionAtLeast(cniVersion, '0.4.0')) {
+      try {
+        cached = readCachedResult(this.cacheDir, name, cniVersion, rt);
+      } catch {
+        deleteCache(this.cacheDir, name, rt);
+      }
+    }
+    await this.#runWithoutResult('DEL', name, cniVersion, plugin, cached, rt, options);
+    deleteCache(this.cacheDir, name, rt);
+  }
+
+  /** CHECK of one plugin configuration (upstream's `CheckNetwork`). */
+  async checkNetwork(plugin: PluginConfig, rt: RuntimeConf, options: CallOptions = {}): Promise<void> {
+    const { name, cniVersion } = singleIdentity(plugin);
+    if (!versionAtLeast(cniVersion, '0.4.0')) {
+      throw new LibcniError(`configuration version "${cniVersion}" does not support the CHECK command`, {
+        code: CNI_ERROR_CODES.INCOMPATIBLE_CNI_VERSION,
+      });
+    }
+    let cached: Result | undefined;
+    try {
+      cached = readCachedResult(this.cacheDir, name, cniVersion, rt);
+    } catch (error) {
+      throw new LibcniError(`failed to get network "${name}" cached result: ${errorText(error)}`, { cause: error });
+    }
+    await this.#runWithoutResult('CHECK', name, cniVersion, plugin, cached, rt, options);
   }
 
   /** The cached result of an attachment, in the list's version; undefined without a cache. */

@@ -40,5 +40,5 @@ export {
 } from './cache.ts';
 export type { RuntimeConf, CacheFileV1, NetworkAttachment } from './cache.ts';
 
-export { CniConfig, buildOneConfig, WELL_KNOWN_CAPABILITIES } from './cni-config.ts';
+export { CniConfig, buildOneConfig, unknownCapabilities, WELL_KNOWN_CAPABILITIES } from './cni-config.ts';
 export type { CniConfigOptions, CallOptions, GcArgs } from './cni-config.ts';
