@@ -7,6 +7,7 @@ import {
   CniError,
   formatError,
   formatResult,
+  isValidName,
   MAX_STDIN_BYTES,
   parseNetConf,
   parsePrevResult,
@@ -107,31 +108,48 @@ function goJsonKind(value: unknown): string {
 }
 
 /**
- * Parse the configuration with skel's rules. Upstream reads `cniVersion` with its own decoder
- * after the name check, so a `cniVersion` that is not a string is code 6 there, not the code 7
- * of a mistyped key: keep that code.
+ * Parse the configuration with skel's rules. Upstream's skel decodes only `name` (into a Go
+ * string) and then `cniVersion`, so a few inputs get another code there than from our stricter
+ * parser: `null` is a configuration without a name (7), and a `name` or `cniVersion` that is not
+ * a string fails to decode (6). Keep upstream's codes and texts for those.
  */
 function parseConf(stdin: Uint8Array): NetConf {
   try {
     return parseNetConf(stdin);
   } catch (error) {
-    if (!CniError.isInstance(error) || error.code !== CNI_ERROR_CODES.INVALID_NETWORK_CONFIG) throw error;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(Buffer.from(stdin).toString('utf8'));
-    } catch {
-      throw error;
-    }
-    const version = (raw as Record<string, unknown>).cniVersion;
-    if (version !== undefined && version !== null && typeof version !== 'string') {
-      throw new CniError(
-        CNI_ERROR_CODES.DECODING_FAILURE,
-        `decoding version from network config: json: cannot unmarshal ${goJsonKind(version)} into Go struct field .cniVersion of type string`,
-        { cause: error },
-      );
-    }
-    throw error;
+    if (!CniError.isInstance(error)) throw error;
+    throw upstreamDecodeError(stdin, error) ?? error;
   }
+}
+
+function upstreamDecodeError(stdin: Uint8Array, cause: CniError): CniError | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(stdin).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (raw === null) return new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, 'missing network name', { cause });
+  if (typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const { name, cniVersion } = raw as Record<string, unknown>;
+  const notString = (value: unknown) => value !== undefined && value !== null && typeof value !== 'string';
+  if (notString(name)) {
+    return new CniError(
+      CNI_ERROR_CODES.DECODING_FAILURE,
+      `error unmarshall network config: json: cannot unmarshal ${goJsonKind(name)} into Go struct field .name of type string`,
+      { cause },
+    );
+  }
+  // A missing or invalid name is reported by our parser with upstream's code and text.
+  if (typeof name !== 'string' || !isValidName(name)) return undefined;
+  if (notString(cniVersion)) {
+    return new CniError(
+      CNI_ERROR_CODES.DECODING_FAILURE,
+      `decoding version from network config: json: cannot unmarshal ${goJsonKind(cniVersion)} into Go struct field .cniVersion of type string`,
+      { cause },
+    );
+  }
+  return undefined;
 }
 
 /**
