@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Root only. Every namespace is made per test and removed when it ends, passed or failed; the
 // state is read back through iproute2 and /proc, never through this package.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AF_INET, SOCK_DGRAM, close, createSocket, getsockname, sendTo } from '@cni/sys';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { NetnsError, NetnsExistsError, NetnsNotFoundError, NotANetnsError } from './errors.ts';
@@ -13,8 +15,11 @@ import { inIpNetns, ip, ipNetnsNames, makeIpNetns, removeWhenDone, uniqueName } 
 
 const threadNetns = () => readlinkSync('/proc/thread-self/ns/net');
 
-/** Interface names in /proc/net/dev, which shows the namespace of the reading thread. */
-function devices(text = readFileSync('/proc/net/dev', 'utf8')): string[] {
+/**
+ * Interface names in /proc/thread-self/net/dev, which shows the namespace of the reading thread
+ * (/proc/net is /proc/self/net: the main thread's, whichever thread reads it).
+ */
+function devices(text = readFileSync('/proc/thread-self/net/dev', 'utf8')): string[] {
   return text
     .split('\n')
     .slice(2)
@@ -43,6 +48,22 @@ describe.skipIf(process.getuid?.() !== 0)('named namespaces as root', () => {
     expect(existsSync(netns.path)).toBe(false);
     // The open handle keeps the namespace alive after its name is gone.
     expect(withNetns(netns, () => devices())).toEqual(['lo']);
+  });
+
+  it('createNetns makes a run directory that is not a mount point yet into a shared one, as iproute2 does', () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'cni-netns-run-'));
+    onTestFinished(() => {
+      // Undo in reverse: the namespace's mount, the directory's own bind mount, the directory.
+      for (const path of [join(runDir, 'c1'), runDir]) spawnSync('umount', ['-l', path]);
+      rmSync(runDir, { recursive: true, force: true });
+    });
+    using netns = createNetns('c1', { runDir });
+    expect(netns.path).toBe(join(runDir, 'c1'));
+    expect(execFileSync('findmnt', ['-n', '-o', 'PROPAGATION', runDir], { encoding: 'utf8' }).trim()).toBe('shared');
+    const links = JSON.parse(execFileSync('nsenter', [`--net=${netns.path}`, 'ip', '-j', 'link', 'show'], { encoding: 'utf8' })) as { ifname: string }[];
+    expect(links.map((link) => link.ifname)).toEqual(['lo']);
+    deleteNetns('c1', { runDir });
+    expect(existsSync(join(runDir, 'c1'))).toBe(false);
   });
 
   it('createNetns refuses a taken name and leaves that namespace alone', () => {
@@ -103,11 +124,11 @@ describe.skipIf(process.getuid?.() !== 0)('withNetns as root', () => {
     const name = makeIpNetns();
     using netns = openNetns(`/var/run/netns/${name}`);
     const before = threadNetns();
-    // The measured trap this guards against: the thread pool reads the host's /proc/net/dev.
+    // The measured trap this guards against: the thread pool reads in the host namespace.
     let asyncRead: Promise<string> | undefined;
     expect(() =>
       withNetns(netns, async () => {
-        asyncRead = readFile('/proc/net/dev', 'utf8');
+        asyncRead = readFile('/proc/thread-self/net/dev', 'utf8');
         return 1;
       }),
     ).toThrow(NetnsError);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { closeSync, lstatSync, mkdirSync, openSync, readlinkSync, statfsSync, unlinkSync, constants as fs } from 'node:fs';
+import { access, closeSync, lstatSync, mkdirSync, openSync, readlinkSync, statfsSync, unlinkSync, constants as fs } from 'node:fs';
 import { CLONE_NEWNET, MNT_DETACH, MS_BIND, MS_REC, MS_SHARED, SysError, mount, setns, umount, unshare } from '@cni/sys';
 import { NetnsError, NetnsExistsError, NetnsNotFoundError, NotANetnsError } from './errors.ts';
 
@@ -251,6 +251,21 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
+let threadPoolStarted = false;
+
+/**
+ * libuv starts its thread pool on first use, and a new thread is born in the namespaces of the
+ * thread that creates it. Were the first `fs.promises` call or DNS lookup of the process made
+ * inside {@link withNetns}, the whole pool would live in that namespace for good (measured: an
+ * async read of /proc/thread-self/net/dev then shows the container's interfaces long after). So the pool is
+ * started here, from the original namespace, before the first switch.
+ */
+function startThreadPool(): void {
+  if (threadPoolStarted) return;
+  threadPoolStarted = true;
+  access('/', () => undefined);
+}
+
 /**
  * Run `fn` inside the network namespace `netns` on the calling thread, and always return to
  * the original namespace afterwards, also when `fn` throws. Takes an open {@link Netns} or a
@@ -280,6 +295,7 @@ export function withNetns<T>(netns: Netns | string, fn: (netns: Netns) => T): Sy
     }
     let result: T;
     try {
+      startThreadPool();
       try {
         setns(target.fd, CLONE_NEWNET);
       } catch (error) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { createRequire } from 'node:module';
+import { nodeRequire } from './internal/require.ts';
 
 /**
  * What a failed system call means to a caller, whatever the exact errno: callers branch on
@@ -113,7 +113,7 @@ export function errnoName(errno: number): string {
   if (!names) {
     names = new Map();
     // Loaded on the first error only: node:os is not free to import, and most runs see no error.
-    const { constants } = createRequire(import.meta.url)('node:os') as typeof import('node:os');
+    const { constants } = nodeRequire()('node:os') as typeof import('node:os');
     // First name wins: EAGAIN before EWOULDBLOCK, as strace prints it.
     for (const [name, value] of Object.entries(constants.errno)) if (!names.has(value)) names.set(value, name);
   }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { createRequire } from 'node:module';
 import type * as FfiRs from 'ffi-rs';
+import { nodeRequire } from './require.ts';
 
 /** The ffi-rs module, as `import * as ffi from 'ffi-rs'` gives it. */
 export type FfiModule = typeof FfiRs;
@@ -45,7 +46,7 @@ const LIBC = 'cni-sys-libc';
  */
 function loadNative(): NativeBinding {
   if (native) return native;
-  const require = createRequire(import.meta.url);
+  const require = nodeRequire();
   let binding: NativeBinding | undefined;
   if (process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64')) {
     try {
