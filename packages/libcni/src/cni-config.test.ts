@@ -12,6 +12,8 @@ import {
   PluginError,
   pluginConfFromBytes,
   unknownCapabilities,
+  buildOneConfig,
+  WELL_KNOWN_CAPABILITIES,
   type InProcessIo,
   type NetworkConfigList,
   type RuntimeConf,
@@ -389,5 +391,24 @@ describe('unknownCapabilities', () => {
       '{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"a","capabilities":{"mac":true,"portMapings":true,"x":false}},{"type":"b","capabilities":{"io.kubernetes.cri.pod-annotations":true}}]}',
     );
     expect(unknownCapabilities(conf)).toEqual(['plugins[0].capabilities.portMapings']);
+  });
+});
+
+describe('buildOneConfig', () => {
+  it('injects every well-known capability a plugin enables, and only those', () => {
+    const capabilityArgs = Object.fromEntries(WELL_KNOWN_CAPABILITIES.map((name, i) => [name, { value: i }]));
+    const all = confListFromBytes(
+      JSON.stringify({
+        cniVersion: '1.1.0',
+        name: 'n',
+        plugins: [{ type: 'a', capabilities: Object.fromEntries(WELL_KNOWN_CAPABILITIES.map((name) => [name, true])) }, { type: 'b', capabilities: { mac: false } }],
+      }),
+    );
+    const first = buildOneConfig('n', '1.1.0', all.plugins[0]!, undefined, { capabilityArgs: { ...capabilityArgs, unasked: 1 } });
+    expect(first.runtimeConfig).toEqual(capabilityArgs);
+    // Upstream leaves `capabilities` in the bytes it sends.
+    expect(first.capabilities).toBeDefined();
+    const second = buildOneConfig('n', '1.1.0', all.plugins[1]!, undefined, { capabilityArgs });
+    expect(second).not.toHaveProperty('runtimeConfig');
   });
 });
