@@ -20,6 +20,10 @@ export default defineConfig({
   platform: 'node',
   // Each executable holds its plugin and the workspace libraries, from their sources.
   noExternal: [/^@cni\//],
+  // ffi-rs loads a native addon esbuild cannot bundle: it is required at run time from the
+  // bundle's node_modules, and `shims` gives @cni/netlink's createRequire(import.meta.url) a URL in CJS.
+  external: ['ffi-rs'],
+  shims: true,
   esbuildOptions(options) {
     options.conditions = ['@cni/source', ...(options.conditions ?? [])];
   },

@@ -2,6 +2,7 @@
 import { hostLocal } from '@cni/ipam-hostlocal';
 import { staticIpam } from '@cni/ipam-static';
 import type { CniPlugin } from '@cni/skel';
+import { loopback } from '@cni/plugin-loopback';
 import { sample } from '@cni/plugin-sample';
 
 /**
@@ -11,6 +12,7 @@ import { sample } from '@cni/plugin-sample';
  */
 export const plugins = {
   'host-local': hostLocal,
+  loopback,
   sample,
   static: staticIpam,
 } satisfies Record<string, CniPlugin>;
