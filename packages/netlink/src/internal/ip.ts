@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { isIPv4, isIPv6 } from 'node:net';
+// Parsed here rather than with node:net, whose import costs more than this whole package's.
 
 /** An address family number: AF_INET or AF_INET6. */
 export const AF_INET = 2;
@@ -18,14 +18,15 @@ export function parseAddress(text: string): ParsedAddress | undefined {
   const host = slash < 0 ? text : text.slice(0, slash);
   let family: typeof AF_INET | typeof AF_INET6;
   let bytes: Buffer;
-  if (isIPv4(host)) {
+  const v4 = ipv4Bytes(host);
+  if (v4) {
     family = AF_INET;
-    bytes = Buffer.from(host.split('.').map(Number));
-  } else if (isIPv6(host) && !host.includes('%')) {
-    family = AF_INET6;
-    bytes = ipv6Bytes(host);
+    bytes = v4;
   } else {
-    return undefined;
+    const v6 = host.includes(':') ? ipv6Bytes(host) : undefined;
+    if (!v6) return undefined;
+    family = AF_INET6;
+    bytes = v6;
   }
   const max = bytes.length * 8;
   if (slash < 0) return { family, bytes, prefix: max };
@@ -36,21 +37,53 @@ export function parseAddress(text: string): ParsedAddress | undefined {
   return { family, bytes, prefix };
 }
 
-function ipv6Bytes(text: string): Buffer {
+/** Dotted-quad IPv4; leading zeros are refused (as Go's net.ParseIP does since 1.17). */
+function ipv4Bytes(text: string): Buffer | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  const bytes = Buffer.alloc(4);
+  for (const [index, part] of parts.entries()) {
+    if (!/^(0|[1-9]\d{0,2})$/.test(part) || Number(part) > 255) return undefined;
+    bytes[index] = Number(part);
+  }
+  return bytes;
+}
+
+/** RFC 4291 text (with `::` and an IPv4 tail); zones are refused. */
+function ipv6Bytes(text: string): Buffer | undefined {
   let source = text;
-  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hex groups.
+  const tailGroups: number[] = [];
   const lastColon = source.lastIndexOf(':');
   const tail = source.slice(lastColon + 1);
   if (tail.includes('.')) {
-    const [a = 0, b = 0, c = 0, d = 0] = tail.split('.').map(Number);
-    source = `${source.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+    const v4 = ipv4Bytes(tail);
+    if (!v4) return undefined;
+    tailGroups.push(v4.readUInt16BE(0), v4.readUInt16BE(2));
+    const head = source.slice(0, lastColon + 1);
+    source = head.endsWith('::') ? head : head.slice(0, -1);
   }
-  const [head = '', rest] = source.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = rest === undefined || rest === '' ? [] : rest.split(':');
-  const groups = rest === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  const halves = source.split('::');
+  if (halves.length > 2) return undefined;
+  const parse = (half: string): number[] | undefined => {
+    if (half === '') return [];
+    const groups = half.split(':');
+    if (groups.some((group) => !/^[0-9a-fA-F]{1,4}$/.test(group))) return undefined;
+    return groups.map((group) => parseInt(group, 16));
+  };
+  const left = parse(halves[0] ?? '');
+  const right = halves.length === 2 ? parse(halves[1] ?? '') : [];
+  if (!left || !right) return undefined;
+  const known = left.length + right.length + tailGroups.length;
+  let groups: number[];
+  if (halves.length === 2) {
+    if (known > 7) return undefined;
+    groups = [...left, ...Array<number>(8 - known).fill(0), ...right, ...tailGroups];
+  } else {
+    if (known !== 8) return undefined;
+    groups = [...left, ...tailGroups];
+  }
   const bytes = Buffer.alloc(16);
-  groups.forEach((group, index) => bytes.writeUInt16BE(parseInt(group, 16), index * 2));
+  groups.forEach((group, index) => bytes.writeUInt16BE(group, index * 2));
   return bytes;
 }
 
