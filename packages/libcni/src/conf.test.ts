@@ -98,6 +98,11 @@ describe('loadConfList on upstream example configurations', () => {
     expect(loadConfList(dir, 'ok').name).toBe('ok');
   });
 
+  it('says "not found", not "no configurations", when only lists exist', () => {
+    const dir = tempDir({ '10-a.conflist': '{"cniVersion":"1.0.0","name":"a","plugins":[{"type":"x"}]}' });
+    expect(() => loadConfList(dir, 'b')).toThrow(`no net configuration with name "b" in ${dir}`);
+  });
+
   it('sorts file names by bytes as Go does', () => {
     const dir = tempDir({
       'b.conflist': '{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"second"}]}',
