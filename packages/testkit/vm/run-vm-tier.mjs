@@ -479,7 +479,7 @@ function boot(version, initrd) {
         else if (line.startsWith('CNI-VM-EXIT ')) state.exit = Number(line.split(' ')[1]);
         else if (line.startsWith('CNI-VM-BOOTED ')) state.bootedAt = Date.now() - started;
         else if (line.startsWith('CNI-VM-MODULES ')) state.modulesAt = Date.now() - started;
-        else process.stdout.write(`${line}\n`);
+        else if (!/^\[\s*[\d.]+\] reboot: Power down$/.test(line)) process.stdout.write(`${line}\n`);
       }
     });
     // A hung VM is killed: the tier fails instead of blocking CI.
@@ -503,7 +503,8 @@ function boot(version, initrd) {
 // ---------------------------------------------------------------- main
 
 const hostMode = process.argv.includes('--host');
-const args = process.argv.slice(2).filter((arg) => arg !== '--host');
+// Test files are named relative to where the command was started, before it moves to the root.
+const args = process.argv.slice(2).filter((arg) => arg !== '--host').map((arg) => (arg.startsWith('--') ? arg : resolve(arg)));
 if (args.includes('--help')) {
   console.log('usage: node packages/testkit/vm/run-vm-tier.mjs [--host] [test files...]');
   process.exit(0);
