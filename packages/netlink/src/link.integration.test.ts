@@ -206,3 +206,18 @@ describe.skipIf(process.getuid?.() !== 0)('openNetlink', () => {
     host.close();
   });
 });
+
+describe.skipIf(process.getuid?.() !== 0)('await using', () => {
+  it('closes the handle at the end of the block', async () => {
+    const netns = await useTestNetns({ container: false });
+    let escaped: Netlink | undefined;
+    {
+      await using nl = await openNetlink({ netns: netns.host.path });
+      await nl.link.add({ kind: 'bridge', name: 'br-using' });
+      escaped = nl;
+      expect(nl.closed).toBe(false);
+    }
+    expect(escaped.closed).toBe(true);
+    expect((await readLink(netns.host, 'br-using'))?.linkinfo?.info_kind).toBe('bridge');
+  });
+});

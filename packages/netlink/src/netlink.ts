@@ -58,17 +58,21 @@ export class Netlink {
     this.neighbour = new NeighbourApi(conn, this.link);
     this.qdisc = new QdiscApi(conn, this.link);
     this.filter = new FilterApi(conn, this.link);
-    // Set here rather than declared: the ES2023 lib the workspace compiles against has no
-    // Symbol.asyncDispose type, but Node 20 has the symbol, so `await using` works at run time.
-    const symbols = Symbol as unknown as { asyncDispose?: symbol; dispose?: symbol };
-    const self = this as unknown as Record<symbol, () => unknown>;
-    if (symbols.asyncDispose) self[symbols.asyncDispose] = async () => this.close();
-    if (symbols.dispose) self[symbols.dispose] = () => this.close();
   }
 
   /** True once {@link Netlink.close} ran. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Closes the handle at the end of an `await using` block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  /** Closes the handle at the end of a `using` block. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   /** Closes the socket (and the namespace descriptor it opened); later calls are no-ops. */
