@@ -6,8 +6,8 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AF_INET, CLONE_NEWNET, LOCK_EX, LOCK_SH, LOCK_UN, MNT_DETACH, MS_BIND, SOCK_DGRAM } from './constants.ts';
-import { close, createSocket, flock, flockAsync, getsockname, mount, setns, umount, unshare } from './syscalls.ts';
+import { AF_INET, AF_PACKET, CLONE_NEWNET, ETH_P_IP, LOCK_EX, LOCK_SH, LOCK_UN, MNT_DETACH, MS_BIND, POLLIN, SOCK_DGRAM } from './constants.ts';
+import { close, createSocket, flock, flockAsync, getsockname, htons, mount, poll, recvFrom, sendTo, setns, umount, unshare } from './syscalls.ts';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -72,6 +72,40 @@ describe.skipIf(process.getuid?.() !== 0)('system calls as root', () => {
     const outside = execFileSync('ss', ['-Hnul', `sport = :${bound.port}`], { encoding: 'utf8' });
     expect(inside).toContain(`0.0.0.0:${bound.port}`);
     expect(outside).not.toContain(`:${bound.port}`);
+  });
+
+  it('a raw packet socket bound to one end of a veth receives a frame sent from the other end', () => {
+    const name = `cni-sys-raw-${process.pid}`;
+    execFileSync('ip', ['netns', 'add', name]);
+    cleanups.push(() => execFileSync('ip', ['netns', 'delete', name]));
+    execFileSync('ip', ['-n', name, 'link', 'add', 'raw0', 'type', 'veth', 'peer', 'name', 'raw1']);
+    execFileSync('ip', ['-n', name, 'link', 'set', 'raw0', 'up']);
+    execFileSync('ip', ['-n', name, 'link', 'set', 'raw1', 'up']);
+    const links = JSON.parse(execFileSync('ip', ['-j', '-n', name, 'link', 'show'], { encoding: 'utf8' })) as { ifname: string; ifindex: number; address: string }[];
+    const raw0 = links.find((link) => link.ifname === 'raw0')!;
+    const raw1 = links.find((link) => link.ifname === 'raw1')!;
+    const original = openSync('/proc/thread-self/ns/net', 'r');
+    const target = openSync(`/var/run/netns/${name}`, 'r');
+    cleanups.push(() => closeSync(original), () => closeSync(target));
+    let sender: number;
+    let receiver: number;
+    setns(target, CLONE_NEWNET);
+    try {
+      const protocol = htons(ETH_P_IP);
+      sender = createSocket({ domain: AF_PACKET, type: SOCK_DGRAM, protocol, bind: { family: 'packet', protocol: ETH_P_IP, ifindex: raw0.ifindex } });
+      cleanups.push(() => close(sender));
+      receiver = createSocket({ domain: AF_PACKET, type: SOCK_DGRAM, protocol, bind: { family: 'packet', protocol: ETH_P_IP, ifindex: raw1.ifindex } });
+      cleanups.push(() => close(receiver));
+    } finally {
+      setns(original, CLONE_NEWNET);
+    }
+    // SOCK_DGRAM packet sockets build the Ethernet header from the address: a broadcast, as a DHCP DISCOVER.
+    const payload = Buffer.from('45000014000000004011000000000000ffffffff', 'hex');
+    sendTo(sender, payload, { family: 'packet', protocol: ETH_P_IP, ifindex: raw0.ifindex, hardwareAddress: 'ff:ff:ff:ff:ff:ff' });
+    expect(poll([{ fd: receiver, events: POLLIN }], 2000)[0]! & POLLIN).toBe(POLLIN);
+    const received = recvFrom(receiver, Buffer.alloc(1500));
+    expect(received.data.subarray(0, payload.length)).toEqual(payload);
+    expect(received.from).toMatchObject({ family: 'packet', protocol: ETH_P_IP, ifindex: raw1.ifindex, hardwareAddress: raw0.address });
   });
 
   it('bind-mounts a file and unmounts it lazily', () => {
