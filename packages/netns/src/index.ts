@@ -4,6 +4,7 @@ export {
   NETNS_RUN_DIR,
   NSFS_MAGIC,
   isNetns,
+  isSameNetns,
   openNetns,
   getCurrentNetns,
   createNetns,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { AF_INET, SOCK_DGRAM, close, createSocket, getsockname, sendTo } from '@cni/sys';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { NetnsError, NetnsExistsError, NetnsNotFoundError, NotANetnsError } from './errors.ts';
-import { createNetns, deleteNetns, getCurrentNetns, isNetns, openNetns, withNetns } from './netns.ts';
+import { createNetns, deleteNetns, getCurrentNetns, isNetns, isSameNetns, openNetns, withNetns } from './netns.ts';
 import { inIpNetns, ip, ipNetnsNames, makeIpNetns, removeWhenDone, uniqueName } from './testing/ip-netns.ts';
 
 const threadNetns = () => readlinkSync('/proc/thread-self/ns/net');
@@ -158,6 +158,9 @@ describe.skipIf(process.getuid?.() !== 0)('withNetns as root', () => {
       return statSync(current.path).ino;
     });
     expect(inode).toBe(statSync(`/var/run/netns/${name}`).ino);
+    const same = withNetns(`/var/run/netns/${name}`, () => isSameNetns('/proc/thread-self/ns/net', `/var/run/netns/${name}`));
+    expect(same).toBe(true);
+    expect(isSameNetns('/proc/thread-self/ns/net', `/var/run/netns/${name}`)).toBe(false);
   });
 
   it('a socket made inside stays there and can be handed to dgram', async () => {

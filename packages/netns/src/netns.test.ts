@@ -3,7 +3,7 @@
 import { readlinkSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { NetnsError, NetnsNotFoundError, NotANetnsError } from './errors.ts';
-import { getCurrentNetns, isNetns, openNetns, withNetns } from './netns.ts';
+import { getCurrentNetns, isNetns, isSameNetns, openNetns, withNetns } from './netns.ts';
 
 describe('openNetns', () => {
   it('opens a namespace file and closes it once', () => {
@@ -33,6 +33,16 @@ describe('openNetns', () => {
     expect(current.path).toMatch(/^\/proc\/\d+\/task\/\d+\/ns\/net$/);
     expect(statSync(current.path).ino).toBe(statSync('/proc/self/ns/net').ino);
     expect(readlinkSync(current.path)).toBe(readlinkSync('/proc/thread-self/ns/net'));
+  });
+});
+
+describe('isSameNetns', () => {
+  it('compares namespaces, not paths', () => {
+    using current = getCurrentNetns();
+    expect(isSameNetns(current, '/proc/self/ns/net')).toBe(true);
+    expect(isSameNetns('/proc/thread-self/ns/net', '/proc/self/ns/net')).toBe(true);
+    expect(isSameNetns('/proc/self/ns/net', '/proc/self/ns/mnt')).toBe(false);
+    expect(() => isSameNetns('/nonexistent', current)).toThrow(NetnsNotFoundError);
   });
 });
 

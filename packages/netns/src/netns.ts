@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { access, closeSync, lstatSync, mkdirSync, openSync, readlinkSync, statfsSync, unlinkSync, constants as fs } from 'node:fs';
+import { access, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, statSync, statfsSync, unlinkSync, constants as fs } from 'node:fs';
 import { CLONE_NEWNET, MNT_DETACH, MS_BIND, MS_REC, MS_SHARED, SysError, mount, setns, umount, unshare } from '@cni/sys';
 import { NetnsError, NetnsExistsError, NetnsNotFoundError, NotANetnsError } from './errors.ts';
 
@@ -111,6 +111,26 @@ export function openNetns(path: string): Netns {
 export function getCurrentNetns(): Netns {
   // /proc/thread-self links to "<pid>/task/<tid>": a stable name for this thread's namespace.
   return openNetns(`/proc/${readlinkSync('/proc/thread-self')}/ns/net`);
+}
+
+/** The identity of a namespace: the device and inode of its nsfs file. */
+function identity(netns: Netns | string): string {
+  try {
+    const stats = typeof netns === 'string' ? statSync(netns) : fstatSync(netns.fd);
+    return `${stats.dev}:${stats.ino}`;
+  } catch (error) {
+    const path = typeof netns === 'string' ? netns : netns.path;
+    if (errnoCode(error) === 'ENOENT') throw new NetnsNotFoundError(path, { cause: error });
+    throw new NetnsError(`failed to open netns "${path}": ${reason(error)}`, { path, cause: error });
+  }
+}
+
+/**
+ * True when both refer to the same namespace (same nsfs inode), whatever the paths: skel uses it
+ * to refuse a `CNI_NETNS` that is the plugin's own namespace.
+ */
+export function isSameNetns(a: Netns | string, b: Netns | string): boolean {
+  return identity(a) === identity(b);
 }
 
 /** Options of {@link createNetns} and {@link deleteNetns}. */
