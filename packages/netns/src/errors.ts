@@ -50,8 +50,12 @@ export class NetnsNotFoundError extends NetnsError {
   readonly [notFoundMarker] = true as const;
   override readonly name: string = 'NetnsNotFoundError';
 
-  constructor(path: string, options: Omit<NetnsErrorOptions, 'path'> = {}) {
-    super(`failed to open netns "${path}": no such file or directory`, { ...options, path });
+  /** @param options.operation What was being done, for the message: `open` (the default) or `delete`. */
+  constructor(path: string, options: Omit<NetnsErrorOptions, 'path'> & { operation?: 'open' | 'delete' } = {}) {
+    super(`failed to ${options.operation ?? 'open'} netns "${path}": no such file or directory`, {
+      path,
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+    });
   }
 
   /** True for a NetnsNotFoundError, also one made by another copy of this package. */

@@ -80,6 +80,7 @@ describe.skipIf(process.getuid?.() !== 0)('named namespaces as root', () => {
 
   it('deleteNetns of a missing name throws NetnsNotFoundError', () => {
     expect(() => deleteNetns(uniqueName('cni-missing'))).toThrow(NetnsNotFoundError);
+    expect(() => deleteNetns('/var/run/netns/cni-missing-x')).toThrow('failed to delete netns "/var/run/netns/cni-missing-x": no such file or directory');
   });
 
   it('deleteNetns removes a namespace iproute2 made, by path', () => {

@@ -234,7 +234,7 @@ export function deleteNetns(target: string | Netns, options: NetnsRunDirOptions 
   try {
     lstatSync(path);
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT') throw new NetnsNotFoundError(path, { cause: error });
+    if (errnoCode(error) === 'ENOENT') throw new NetnsNotFoundError(path, { cause: error, operation: 'delete' });
     throw new NetnsError(`failed to delete netns "${path}": ${reason(error)}`, { path, cause: error });
   }
   try {
