@@ -80,6 +80,14 @@ describe.skipIf(process.getuid?.() !== 0)('link', () => {
     expect((await readLink(netns.host, 'p0'))?.master).toBeUndefined();
   });
 
+  it('creates a bridge with stp, forward delay, ageing time and multicast snooping', async () => {
+    const { netns, host } = await handles({ container: false });
+    await host.link.add({ kind: 'bridge', name: 'br1', stp: true, forwardDelay: 800, ageingTime: 12_000, multicastSnooping: false });
+    const data = (await readLink(netns.host, 'br1'))?.linkinfo?.info_data;
+    expect(data).toMatchObject({ stp_state: 1, forward_delay: 800, ageing_time: 12_000, mcast_snooping: 0 });
+    expect(await host.link.get({ name: 'br1' })).toMatchObject({ kind: 'bridge', stp: true });
+  });
+
   it('creates macvlan and macvtap links in every mode', async () => {
     const { netns, host } = await handles({ container: false });
     await host.link.add({ kind: 'veth', name: 'parent0', peer: { name: 'parent1' } });
