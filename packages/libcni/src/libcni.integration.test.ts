@@ -38,7 +38,8 @@ function bridgeList(netns: TestNetns, version = '1.0.0'): NetworkConfigList {
             routes: [{ dst: '0.0.0.0/0' }],
           },
         },
-        { type: 'tuning', capabilities: { mac: true }, sysctl: { 'net.core.somaxconn': '512' } },
+        // dataDir: tuning keeps its backups in the test's folder, not the machine's /run/cni/tuning.
+        { type: 'tuning', capabilities: { mac: true }, sysctl: { 'net.core.somaxconn': '512' }, dataDir: join(netns.dir, 'tuning') },
       ],
     }),
   );
