@@ -297,6 +297,36 @@ describe('delegate', () => {
   });
 });
 
+describe('delegate options', () => {
+  it('runs another verb on request, as a failed ADD releases its IPAM address', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skel-'));
+    try {
+      writeFileSync(join(dir, 'ipam'), '');
+      const calls: string[] = [];
+      const undoing = definePlugin({
+        name: 'undoing',
+        versions: ['1.0.0'],
+        add: async (request) => {
+          const result = await request.delegate('ipam');
+          await request.delegate('ipam', { cniVersion: '1.0.0', name: 'net', type: 'x' }, { command: 'DEL' });
+          throw new CniError(11, `gave back ${result.cniVersion}`);
+        },
+        del: () => {},
+      });
+      const r = await run(undoing, { ...addEnv, CNI_PATH: dir }, conf('1.0.0'), {
+        delegateRunner: async ({ command, stdin }) => {
+          calls.push(`${command} ${Buffer.from(stdin).toString()}`);
+          return Buffer.from(command === 'ADD' ? '{"ips":[{"address":"10.0.0.1/8"}]}' : '');
+        },
+      });
+      expect(JSON.parse(r.stdout)).toEqual({ code: 11, msg: 'gave back 1.0.0' });
+      expect(calls).toEqual([`ADD ${conf('1.0.0')}`, 'DEL {"cniVersion":"1.0.0","name":"net","type":"x"}']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('debug log', () => {
   it('appends to CNI_LOG_FILE, or the config logFile, and never to stdout', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'skel-log-'));
