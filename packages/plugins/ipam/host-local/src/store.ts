@@ -6,9 +6,9 @@ import {
   openSync,
   readdirSync,
   readFileSync,
-  renameSync,
   statSync,
   unlinkSync,
+  writeFileSync,
   writeSync,
   constants as fsConstants,
 } from 'node:fs';
@@ -67,9 +67,10 @@ let tmpCounter = 0;
  * those it saw after its own last change (any create or remove in the folder, by any process,
  * changes them); otherwise it reads the folder again. Writes are atomic: a lease is written in
  * full to a temporary file and linked to its name (the link fails when the name is taken, as
- * upstream's `O_EXCL`), `last_reserved_ip.N` is replaced by rename. A process killed at any
- * point leaves either no lease or a complete one, and at most a temporary file that the next
- * read of the folder removes.
+ * upstream's `O_EXCL`). A process killed at any point leaves either no lease or a complete
+ * one, and at most a temporary file that the next read of the folder removes.
+ * `last_reserved_ip.N` is rewritten in place with one write, as upstream does: a crash can
+ * only empty it, which restarts the round robin and never hands out a taken address.
  */
 export class DiskStore {
   /** The store's folder, `<dataDir>/<network>`. */
@@ -264,8 +265,9 @@ export class DiskStore {
     }
     this.#unlinkQuiet(tmp);
     this.#remember({ ip, file, containerId: containerId.trim(), ifName });
-    const lastTmp = this.#writeTemp(file);
-    renameSync(join(this.dir, lastTmp), join(this.dir, `${LAST_RESERVED_PREFIX}${rangeId}`));
+    // Rewritten in place, as upstream does, with one write: readers hold the lock, and a crash
+    // between truncation and write leaves an empty file, which only restarts the round robin.
+    writeFileSync(join(this.dir, `${LAST_RESERVED_PREFIX}${rangeId}`), file, { mode: 0o600 });
     this.#dirty = true;
     return true;
   }
