@@ -114,3 +114,28 @@ describe('the built sample', () => {
     expect(readFileSync(log, 'utf8')).toMatch(/sample\[\d+\] ADD e2e-ctr: passing prevResult on .*"pod":"web"/);
   });
 });
+
+describe.skipIf(process.getuid?.() !== 0)('the netns check, with the plugin run inside a namespace (root)', () => {
+  it("refuses CNI_NETNS when it is the namespace the plugin runs in, and accepts another", async () => {
+    const hostName = `cni-sample-host-${process.pid}`;
+    const add = spawnSync('ip', ['netns', 'add', hostName]);
+    expect(add.status, String(add.stderr)).toBe(0);
+    try {
+      const stdin = JSON.stringify({ cniVersion: '1.1.0', name: 'pods', type: 'sample', anotherAwesomeArg: 'x', prevResult: prevResultFor('1.1.0') });
+      // As a runtime whose plugins run in a "host" namespace: `ip netns exec host sample`.
+      const runIn = (cniNetns: string) =>
+        spawnSync('ip', ['netns', 'exec', hostName, sampleBin], {
+          input: stdin,
+          encoding: 'utf8',
+          env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...env('ADD'), CNI_NETNS: cniNetns },
+        });
+      const own = runIn(`/var/run/netns/${hostName}`);
+      expect(own.status).toBe(1);
+      expect(JSON.parse(own.stdout)).toEqual({ code: 8, msg: "plugin's netns and netns from CNI_NETNS should not be the same" });
+      const other = runIn(netns);
+      expect(other.status, other.stdout).toBe(0);
+    } finally {
+      spawnSync('ip', ['netns', 'delete', hostName]);
+    }
+  });
+});
