@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-import { closeSync, openSync } from 'node:fs';
-import { platform } from 'node:process';
 import { AddressApi } from './address.ts';
 import { NetlinkError } from './errors.ts';
 import { Connection } from './internal/connection.ts';
 import { loadFfi, RawSocket, SyscallError } from './internal/ffi/libnl.ts';
+import { nodeFs } from './internal/node.ts';
 import { LinkApi } from './link.ts';
 import { NeighbourApi } from './neighbour.ts';
 import { RouteApi } from './route.ts';
@@ -80,7 +79,7 @@ export class Netlink {
     if (this.#closed) return;
     this.#closed = true;
     this.#conn.close();
-    if (this.#ownsFd && this.#netnsFd !== undefined) closeSync(this.#netnsFd);
+    if (this.#ownsFd && this.#netnsFd !== undefined) nodeFs().closeSync(this.#netnsFd);
     this.#netnsFd = undefined;
   }
 }
@@ -101,20 +100,21 @@ export class Netlink {
  * ```
  */
 export async function openNetlink(options: NetlinkOptions = {}): Promise<Netlink> {
-  if (platform === 'linux') await loadFfi().catch(() => undefined); // openNetlinkSync reports the failure
+  if (process.platform === 'linux') await loadFfi().catch(() => undefined); // openNetlinkSync reports the failure
   return openNetlinkSync(options);
 }
 
 /** {@link openNetlink} without the promise, for code that runs inside a synchronous section. */
 export function openNetlinkSync(options: NetlinkOptions = {}): Netlink {
   const target = typeof options.netns === 'string' ? options.netns : options.netns === undefined ? '' : `fd ${options.netns}`;
+  const platform = process.platform;
   if (platform !== 'linux') {
     throw new NetlinkError({ operation: 'netlink.open', target, tag: 'NotSupported', errno: 95, detail: `netlink needs Linux, not ${platform}` });
   }
   let fd: number | undefined;
   if (typeof options.netns === 'string') {
     try {
-      fd = openSync(options.netns, 'r');
+      fd = nodeFs().openSync(options.netns, 'r');
     } catch (error) {
       const errno = -((error as { errno?: number }).errno ?? -2);
       throw new NetlinkError({ operation: 'netlink.open', target, errno, detail: `failed to open netns "${options.netns}": ${(error as Error).message}`, cause: error });
@@ -128,7 +128,7 @@ export function openNetlinkSync(options: NetlinkOptions = {}): Netlink {
     // are created by entering the namespace) and closed with the handle.
     return new Netlink(new Connection(socket), fd, typeof options.netns === 'string');
   } catch (error) {
-    if (typeof options.netns === 'string' && fd !== undefined) closeSync(fd);
+    if (typeof options.netns === 'string' && fd !== undefined) nodeFs().closeSync(fd);
     if (error instanceof SyscallError) {
       const detail = error.errno === 22 ? `"${target}" is not a network namespace` : undefined;
       throw new NetlinkError({ operation: 'netlink.open', target, errno: error.errno, cause: error, ...(detail ? { detail } : {}) });

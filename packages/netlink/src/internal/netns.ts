@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-import { closeSync, openSync } from 'node:fs';
 import { NetlinkError } from '../errors.ts';
 import type { NetnsRef } from '../types.ts';
+import { nodeFs } from './node.ts';
 
 /**
  * Runs `fn` with a descriptor of the namespace; a path is opened and closed around it.
@@ -11,7 +11,7 @@ export function withNetnsFd<T>(netns: NetnsRef, operation: string, fn: (fd: numb
   if (typeof netns === 'number') return fn(netns);
   let fd: number;
   try {
-    fd = openSync(netns, 'r');
+    fd = nodeFs().openSync(netns, 'r');
   } catch (error) {
     const errno = -((error as { errno?: number }).errno ?? -2);
     throw new NetlinkError({ operation, target: netns, errno, detail: `failed to open netns "${netns}": ${(error as Error).message}`, cause: error });
@@ -19,6 +19,6 @@ export function withNetnsFd<T>(netns: NetnsRef, operation: string, fn: (fd: numb
   try {
     return fn(fd);
   } finally {
-    closeSync(fd);
+    nodeFs().closeSync(fd);
   }
 }

@@ -3,9 +3,7 @@
 // cycle (alloc, connect, free) and libc for setns, send and recv on that socket's descriptor;
 // messages are encoded and decoded in TypeScript (../message/), so one request costs one FFI
 // call each way instead of one per attribute.
-import { closeSync, openSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { arch } from 'node:process';
+import { nodeFs, nodeModule } from '../node.ts';
 
 /** ffi-rs's native binding, the part of it this module uses. */
 interface FfiBinding {
@@ -49,8 +47,8 @@ let binding: FfiBinding | undefined;
  */
 function directBinding(): FfiBinding | undefined {
   try {
-    const require = createRequire(import.meta.url);
-    return createRequire(require.resolve('ffi-rs'))(`@yuuang/ffi-rs-linux-${arch}-gnu`) as FfiBinding;
+    const require = nodeModule().createRequire(import.meta.url);
+    return nodeModule().createRequire(require.resolve('ffi-rs'))(`@yuuang/ffi-rs-linux-${process.arch}-gnu`) as FfiBinding;
   } catch {
     return undefined;
   }
@@ -80,7 +78,7 @@ function ffi(): FfiBinding {
   const direct = directBinding();
   if (direct) return useBinding(direct);
   // A synchronous caller (openNetlinkSync) before any openNetlink: CommonJS require of the entry point.
-  return useBinding(createRequire(import.meta.url)('ffi-rs') as FfiBinding);
+  return useBinding(nodeModule().createRequire(import.meta.url)('ffi-rs') as FfiBinding);
 }
 
 function call(library: string, funcName: string, retType: number, paramsType: number[], paramsValue: unknown[]): unknown {
@@ -151,7 +149,7 @@ export class RawSocket {
     if (netnsFd === undefined) {
       connected = call('libnl-3', 'nl_connect', I32, [EXTERNAL, I32], [sock, NETLINK_ROUTE]) as number;
     } else {
-      const home = openSync('/proc/thread-self/ns/net', 'r');
+      const home = nodeFs().openSync('/proc/thread-self/ns/net', 'r');
       try {
         const entered = callErrno('setns', I32, [I32, I32], [netnsFd, CLONE_NEWNET]);
         if (entered.value !== 0) {
@@ -166,7 +164,7 @@ export class RawSocket {
           if (back.value !== 0) throw new Error(`failed to return to the original netns: errno ${back.errnoCode}`);
         }
       } finally {
-        closeSync(home);
+        nodeFs().closeSync(home);
       }
     }
     if (connected < 0) {
@@ -218,22 +216,22 @@ export function createTunTap(
   const TUNSETGROUP = 0x400454ce;
   const enter = (): (() => void) => {
     if (netnsFd === undefined) return () => {};
-    const home = openSync('/proc/thread-self/ns/net', 'r');
+    const home = nodeFs().openSync('/proc/thread-self/ns/net', 'r');
     const entered = callErrno('setns', I32, [I32, I32], [netnsFd, CLONE_NEWNET]);
     if (entered.value !== 0) {
-      closeSync(home);
+      nodeFs().closeSync(home);
       throw new SyscallError('setns', entered.errnoCode);
     }
     return () => {
       const back = callErrno('setns', I32, [I32, I32], [home, CLONE_NEWNET]);
-      closeSync(home);
+      nodeFs().closeSync(home);
       if (back.value !== 0) throw new Error(`failed to return to the original netns: errno ${back.errnoCode}`);
     };
   };
   const leave = enter();
   let tun: number;
   try {
-    tun = openSync('/dev/net/tun', 'r+');
+    tun = nodeFs().openSync('/dev/net/tun', 'r+');
   } finally {
     leave();
   }
@@ -253,6 +251,6 @@ export function createTunTap(
     ioctl('TUNSETPERSIST', TUNSETPERSIST, 1);
   } finally {
     call('libc', 'free', VOID, [EXTERNAL], [ifreq]);
-    closeSync(tun);
+    nodeFs().closeSync(tun);
   }
 }
