@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Applying an IPAM result to an interface, and running a plugin's IPAM through skel's delegation.
+ *
+ * @packageDocumentation
+ */
+export { configureIface } from './configure.ts';
+export type { ConfigureOptions } from './configure.ts';
+
+export { ipamType, ipamAdd, ipamDel, ipamCheck, ipamGc, ipamStatus, withIpam } from './delegate.ts';
+
+export { IpamError } from './errors.ts';
+export type { IpamErrorOptions } from './errors.ts';
