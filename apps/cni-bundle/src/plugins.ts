@@ -3,6 +3,7 @@ import { hostLocal } from '@cni/ipam-hostlocal';
 import { staticIpam } from '@cni/ipam-static';
 import type { CniPlugin } from '@cni/skel';
 import { loopback } from '@cni/plugin-loopback';
+import { ptp } from '@cni/plugin-ptp';
 import { sample } from '@cni/plugin-sample';
 
 /**
@@ -13,6 +14,7 @@ import { sample } from '@cni/plugin-sample';
 export const plugins = {
   'host-local': hostLocal,
   loopback,
+  ptp,
   sample,
   static: staticIpam,
 } satisfies Record<string, CniPlugin>;
