@@ -195,6 +195,7 @@ export interface VethLink extends LinkBase {
   readonly peerIndex: number | undefined;
 }
 
+/** A bridge, with the options read back from IFLA_INFO_DATA. */
 export interface BridgeLink extends LinkBase {
   readonly kind: 'bridge';
   readonly vlanFiltering: boolean;
@@ -202,24 +203,28 @@ export interface BridgeLink extends LinkBase {
   readonly stp: boolean;
 }
 
+/** A macvlan or macvtap; `parentIndex` is its parent. */
 export interface MacvlanLink extends LinkBase {
   readonly kind: 'macvlan' | 'macvtap';
   readonly mode: MacvlanMode | undefined;
   readonly bcQueueLen: number | undefined;
 }
 
+/** An ipvlan or ipvtap; `parentIndex` is its parent. */
 export interface IpvlanLink extends LinkBase {
   readonly kind: 'ipvlan' | 'ipvtap';
   readonly mode: IpvlanMode | undefined;
   readonly flag: IpvlanFlag | undefined;
 }
 
+/** A VLAN; `parentIndex` is its parent. */
 export interface VlanLink extends LinkBase {
   readonly kind: 'vlan';
   readonly vlanId: number;
   readonly protocol: '802.1Q' | '802.1ad';
 }
 
+/** A VXLAN tunnel endpoint. */
 export interface VxlanLink extends LinkBase {
   readonly kind: 'vxlan';
   readonly vni: number;
@@ -229,17 +234,20 @@ export interface VxlanLink extends LinkBase {
   readonly learning: boolean;
 }
 
+/** A VRF device and its routing table. */
 export interface VrfLink extends LinkBase {
   readonly kind: 'vrf';
   readonly table: number;
 }
 
+/** A bond device. */
 export interface BondLink extends LinkBase {
   readonly kind: 'bond';
   readonly mode: BondMode | undefined;
   readonly miimon: number | undefined;
 }
 
+/** A tun or tap device (the kernel reports both as kind `tun`). */
 export interface TunTapLink extends LinkBase {
   readonly kind: 'tun' | 'tap';
   readonly multiQueue: boolean;
@@ -247,6 +255,7 @@ export interface TunTapLink extends LinkBase {
   readonly group: number | undefined;
 }
 
+/** A dummy or ifb device. */
 export interface PlainLink extends LinkBase {
   readonly kind: 'dummy' | 'ifb';
 }

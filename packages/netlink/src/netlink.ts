@@ -86,7 +86,8 @@ export class Netlink {
 
 /**
  * Opens a netlink handle in a namespace (the current one by default). Close it with `close()`
- * or `await using`. Several handles may be open at once, one per namespace.
+ * or `await using`. Several handles may be open at once, one per namespace. Equivalent to the
+ * `ip -n c1` prefix (`ip -netns c1 ...`), without entering the namespace for each command.
  *
  * @example
  * ```ts

@@ -4,6 +4,7 @@ import { RawSocket, SyscallError } from './ffi/libnl.ts';
 import { attributes, messages, str, type RawMessage } from './message/reader.ts';
 import { MessageWriter } from './message/writer.ts';
 
+/** Flags of the netlink message header (linux/netlink.h); ACK_TLVS is on error acks only. */
 export const NLM_F_REQUEST = 0x1;
 export const NLM_F_MULTI = 0x2;
 export const NLM_F_ACK = 0x4;

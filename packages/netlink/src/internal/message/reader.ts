@@ -61,6 +61,7 @@ export function str(value: Buffer | undefined): string | undefined {
   return value.toString('utf8', 0, end < 0 ? value.length : end);
 }
 
+/** Fixed-size integer attributes, little-endian (host order on the machines this runs on). */
 export function u8(value: Buffer | undefined): number | undefined {
   return value && value.length >= 1 ? value.readUInt8(0) : undefined;
 }
