@@ -3,6 +3,7 @@ import { hostLocal } from '@cni/ipam-hostlocal';
 import { staticIpam } from '@cni/ipam-static';
 import type { CniPlugin } from '@cni/skel';
 import { loopback } from '@cni/plugin-loopback';
+import { macvlan } from '@cni/plugin-macvlan';
 import { ptp } from '@cni/plugin-ptp';
 import { sample } from '@cni/plugin-sample';
 
@@ -14,6 +15,7 @@ import { sample } from '@cni/plugin-sample';
 export const plugins = {
   'host-local': hostLocal,
   loopback,
+  macvlan,
   ptp,
   sample,
   static: staticIpam,

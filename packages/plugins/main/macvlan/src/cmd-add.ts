@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: Apache-2.0
+import { randomBytes } from 'node:crypto';
+import type { Netlink } from '@cni/netlink';
+import { writeSysctl } from '@cni/netns';
+import type { AddRequest } from '@cni/skel';
+import { toCurrentResult, type InterfaceV100, type Result, type ResultV100 } from '@cni/spec';
+import { configureIface } from './internal/configure-iface.ts';
+import { messageOf, openSandbox } from './internal/sandbox.ts';
+import { resolveMaster } from './master.ts';
+import { loadConf, type MacvlanNetConf } from './net-conf.ts';
+
+/**
+ * Create the macvlan under a random name straight inside the container (a kernel bug makes a
+ * name that exists on the host collide otherwise), then rename it to `ifName` there.
+ */
+export async function createMacvlan(conf: MacvlanNetConf, ifName: string, netns: string, container: Netlink): Promise<InterfaceV100> {
+  const master = await resolveMaster(conf, netns);
+  const tmpName = `mv${randomBytes(4).toString('hex')}`;
+  try {
+    const spec = {
+      kind: 'macvlan' as const,
+      name: tmpName,
+      parentIndex: master.link.index,
+      mode: conf.mode,
+      ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
+      ...(conf.mac === undefined ? {} : { mac: conf.mac }),
+      ...(conf.bcqueuelen > 0 ? { bcQueueLen: conf.bcqueuelen } : {}),
+    };
+    try {
+      // With the master in the container the link is made there; otherwise made on the host
+      // handle and placed in the container by IFLA_NET_NS_FD, so it never shows on the host.
+      await master.nl.link.add(conf.linkInContainer ? spec : { ...spec, netns });
+    } catch (error) {
+      throw new Error(`failed to create macvlan: ${messageOf(error)}`, { cause: error });
+    }
+  } finally {
+    master.nl.close();
+  }
+  try {
+    await container.link.setName({ name: tmpName }, ifName);
+  } catch (error) {
+    await container.link.del({ name: tmpName }).catch(() => undefined);
+    throw new Error(`failed to rename macvlan to "${ifName}": ${messageOf(error)}`, { cause: error });
+  }
+  const link = await container.link.get({ name: ifName });
+  return { name: ifName, mac: link.mac ?? '', sandbox: netns };
+}
+
+/**
+ * ADD: a macvlan on the master, inside the container as CNI_IFNAME; with IPAM, its addresses and
+ * routes, else just up. The result's DNS is the configuration's (upstream drops IPAM's). A failure
+ * after the link exists removes the link and releases the lease before the error is returned.
+ */
+export async function cmdAdd(request: AddRequest): Promise<Result> {
+  const conf = loadConf(request);
+  const container = await openSandbox(request.netns);
+  try {
+    const iface = await createMacvlan(conf, request.ifName, request.netns, container);
+    const result: ResultV100 = { cniVersion: '1.1.0', interfaces: [iface] };
+    let leased = false;
+    try {
+      if (conf.ipamType !== '') {
+        const ipamResult = toCurrentResult(await request.delegate(conf.ipamType));
+        leased = true;
+        if (!ipamResult.ips || ipamResult.ips.length === 0) throw new Error('IPAM plugin returned missing IP config');
+        // All addresses apply to the container macvlan interface.
+        result.ips = ipamResult.ips.map((ip) => ({ ...ip, interface: 0 }));
+        if (ipamResult.routes) result.routes = ipamResult.routes;
+        for (const key of [`net/ipv4/conf/${request.ifName}/arp_notify`, `net/ipv6/conf/${request.ifName}/ndisc_notify`]) {
+          try {
+            writeSysctl(key, '1', { netns: request.netns });
+          } catch {
+            // Upstream ignores these too: IPv6 may be off in the container.
+          }
+        }
+        await configureIface(container, request.netns, request.ifName, result);
+      } else {
+        try {
+          await container.link.setUp({ name: request.ifName });
+        } catch (error) {
+          throw new Error(`failed to set "${request.ifName}" UP: ${messageOf(error)}`, { cause: error });
+        }
+      }
+    } catch (error) {
+      // Invoke IPAM DEL and delete the link to avoid an address and a link leak.
+      if (leased) await request.delegate(conf.ipamType, undefined, { command: 'DEL' }).catch(() => undefined);
+      await container.link.del({ name: request.ifName }).catch(() => undefined);
+      throw error;
+    }
+    if (conf.dns !== undefined) result.dns = conf.dns;
+    return result;
+  } finally {
+    container.close();
+  }
+}

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+import type { DelRequest } from '@cni/skel';
+import { ipamType } from './internal/keys.ts';
+import { isLinkGone, openSandboxForDel } from './internal/sandbox.ts';
+
+/**
+ * DEL: release the lease, then delete the link. Reads the configuration as plain JSON (upstream
+ * v1.4+): a master that vanished since ADD must not keep DEL from cleaning up. Idempotent: no
+ * namespace, a namespace already gone and a link already gone all succeed.
+ */
+export async function cmdDel(request: DelRequest): Promise<void> {
+  const type = ipamType(request.conf);
+  if (type !== '') await request.delegate(type);
+  const container = await openSandboxForDel(request.netns);
+  if (!container) return;
+  try {
+    await container.link.del({ name: request.ifName });
+  } catch (error) {
+    if (!isLinkGone(error)) throw error;
+  } finally {
+    container.close();
+  }
+}

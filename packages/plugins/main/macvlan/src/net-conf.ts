@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+import type { MacvlanMode } from '@cni/netlink';
+import { argString, type PluginRequest } from '@cni/skel';
+import { CNI_ERROR_CODES, CniError, invalidConfigError, type NetConf } from '@cni/spec';
+import { ipamType, optionalBool, optionalInt, optionalString, parseMac, UINT32_MAX } from './internal/keys.ts';
+
+/** The macvlan modes the plugin accepts; `source` (a kernel mode) is not one of them, as upstream. */
+export const MACVLAN_MODES = ['bridge', 'private', 'vepa', 'passthru'] as const;
+
+/** A macvlan mode the plugin accepts. */
+export type MacvlanPluginMode = (typeof MACVLAN_MODES)[number] & MacvlanMode;
+
+/** The macvlan configuration, validated, with upstream's defaults applied. */
+export interface MacvlanNetConf extends NetConf {
+  /** The parent link; `''` until resolved: then the interface of the first default route. */
+  master: string;
+  /** Default `bridge`. */
+  mode: MacvlanPluginMode;
+  /** 0 inherits the master's MTU. */
+  mtu: number;
+  /** The MAC to give the link: CNI_ARGS `MAC`, then `runtimeConfig.mac`, override the `mac` key. */
+  mac: string | undefined;
+  /** The master lives in the container's namespace rather than the host's. */
+  linkInContainer: boolean;
+  /** The broadcast queue length; 0 leaves the kernel's default. */
+  bcqueuelen: number;
+  /** The IPAM plugin to delegate to; `''` for an L2-only link. */
+  ipamType: string;
+}
+
+/**
+ * Read and validate the configuration as upstream's `loadConf`, without asking the kernel
+ * anything: every key's type, the mode, the MAC (from the config, CNI_ARGS `MAC` and
+ * `runtimeConfig.mac`, in that order of precedence, lowest first). The master's default and its
+ * MTU bound need the kernel: see `resolveMaster`.
+ */
+export function loadConf(request: Pick<PluginRequest, 'conf' | 'loadArgs'>): MacvlanNetConf {
+  const conf = request.conf;
+  const master = optionalString(conf, 'master') ?? '';
+  const modeText = optionalString(conf, 'mode') ?? '';
+  const mode = modeText === '' ? 'bridge' : modeText;
+  if (!(MACVLAN_MODES as readonly string[]).includes(mode)) {
+    // Upstream's wording and code (a plain error), so a runtime sees what the reference prints.
+    throw new CniError(CNI_ERROR_CODES.INTERNAL, `unknown macvlan mode: "${modeText}"`);
+  }
+  const mtu = conf['mtu'];
+  if (mtu !== undefined && mtu !== null && (typeof mtu !== 'number' || !Number.isInteger(mtu))) throw invalidConfigError('mtu', mtu, 'an integer');
+  if (typeof mtu === 'number' && mtu < 0) throw invalidConfigError('MTU', mtu, 'in [0, master MTU]');
+
+  let mac = optionalString(conf, 'mac');
+  let macSource = 'mac';
+  const args = request.loadArgs({ MAC: argString });
+  if (args.MAC) {
+    mac = args.MAC;
+    macSource = 'CNI_ARGS MAC';
+  }
+  const runtimeConfig = conf.runtimeConfig ?? {};
+  const runtimeMac = optionalString(runtimeConfig, 'mac', 'runtimeConfig.mac');
+  if (runtimeMac) {
+    mac = runtimeMac;
+    macSource = 'runtimeConfig.mac';
+  }
+  return {
+    ...conf,
+    master,
+    mode: mode as MacvlanPluginMode,
+    mtu: typeof mtu === 'number' ? mtu : 0,
+    mac: mac ? parseMac(mac, macSource) : undefined,
+    linkInContainer: optionalBool(conf, 'linkInContainer'),
+    bcqueuelen: optionalInt(conf, 'bcqueuelen', 0, UINT32_MAX, 0),
+    ipamType: ipamType(conf),
+  };
+}
