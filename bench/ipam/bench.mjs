@@ -13,7 +13,7 @@
 //
 // Everything happens in temporary folders; nothing touches the network.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -21,7 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const dist = join(root, 'packages', 'plugins', 'ipam', 'host-local', 'dist', 'index.js');
-const ours = join(root, 'apps', 'cni-bundle', 'dist', 'bin', 'host-local');
+const built = join(root, 'apps', 'cni-bundle', 'dist', 'bin', 'host-local');
 const reference = '/usr/lib/cni/host-local';
 const runs = Number(process.argv[2] ?? 15);
 // The /16 runs on tmpfs by default (where host-local's dataDir belongs, so that leases do not
@@ -29,12 +29,18 @@ const runs = Number(process.argv[2] ?? 15);
 // creation on the test machines' ext4 costs 1-3 ms, the same for us and for the reference.
 const slash16Base = process.env.IPAM_BENCH_DIR ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
 
-for (const [what, path] of [['the library', dist], ['the executable', ours]]) {
+for (const [what, path] of [['the library', dist], ['the executable', built]]) {
   if (!existsSync(path)) {
     console.error(`bench/ipam: build ${what} first (${path} missing)`);
     process.exit(2);
   }
 }
+// A copy, so that a rebuild of the bundle during the run does not pull it away.
+const binDir = mkdtempSync(join(tmpdir(), 'ipam-bench-bin-'));
+const ours = join(binDir, 'host-local');
+copyFileSync(built, ours);
+chmodSync(ours, 0o755);
+process.on('exit', () => rmSync(binDir, { recursive: true, force: true }));
 
 const { DiskStore, HostLocalAllocator, canonicalizeRangeSet } = await import(pathToFileURL(dist).href);
 

@@ -30,7 +30,7 @@ describe('HostLocalAllocator', () => {
     const { dir, allocator } = setup();
     const [first] = await allocator.allocate(small, [], 'c1', 'eth0');
     expect(first).toMatchObject({ address: '10.1.2.2/29', gateway: '10.1.2.1' });
-    expect(readdirSync(dir).sort()).toEqual(['10.1.2.2', 'last_reserved_ip.0', 'lock']);
+    expect(readdirSync(dir).sort()).toEqual(['.cni-index', '10.1.2.2', 'last_reserved_ip.0', 'lock']);
     expect(readFileSync(join(dir, '10.1.2.2'), 'utf8')).toBe('c1\r\neth0');
     expect(readFileSync(join(dir, 'last_reserved_ip.0'), 'utf8')).toBe('10.1.2.2');
   });
@@ -66,7 +66,7 @@ describe('HostLocalAllocator', () => {
       'failed to allocate all requested IPs: 192.168.0.1',
     );
     // Nothing of c2 stayed behind.
-    expect(readdirSync(dir).filter((f) => f !== 'lock' && !f.startsWith('last_')).sort()).toEqual(['10.1.2.2', '2001:db8::5']);
+    expect(readdirSync(dir).filter((f) => f !== 'lock' && !f.startsWith('last_') && !f.startsWith('.')).sort()).toEqual(['10.1.2.2', '2001:db8::5']);
   });
 
   it('releases legacy files holding only the container ID, and sees files other processes wrote', async () => {
@@ -90,7 +90,7 @@ describe('HostLocalAllocator', () => {
     writeFileSync(join(dir, '10.1.2.6'), 'keep');
     const released = await allocator.gc([{ containerId: 'keep', ifName: 'eth0' }]);
     expect(released.map((l) => l.file).sort()).toEqual(['10.1.2.3', '10.1.2.4']);
-    expect(readdirSync(dir).sort()).toEqual(['10.1.2.2', '10.1.2.6', 'last_reserved_ip.0', 'lock']);
+    expect(readdirSync(dir).sort()).toEqual(['.cni-index', '10.1.2.2', '10.1.2.6', 'last_reserved_ip.0', 'lock']);
   });
 
   it('counts free addresses per range set', async () => {
@@ -98,6 +98,31 @@ describe('HostLocalAllocator', () => {
     expect(await allocator.free(small)).toEqual([5n]);
     for (let i = 0; i < 5; i++) await allocator.allocate(small, [], `c${i}`, 'eth0');
     expect(await allocator.free(small)).toEqual([0n]);
+  });
+
+  it('lets a fresh store read the journal, and distrusts it once another writer changed the folder', async () => {
+    const { dataDir, dir, allocator } = setup();
+    await allocator.allocate(small, [], 'c1', 'eth0');
+    await allocator.allocate(small, [], 'c2', 'eth0');
+    await allocator.release('c1', 'eth0');
+    const journal = readFileSync(join(dir, '.cni-index'), 'utf8');
+    expect(journal).toMatch(/^cni-hostlocal-index 1\n/);
+    expect(journal).toContain('+10.1.2.3\t"c2\\r\\neth0"');
+    expect(journal).toContain('-10.1.2.2');
+    const fresh = DiskStore.open(dataDir, 'net');
+    stores.push(fresh);
+    expect((await new HostLocalAllocator(fresh).owned('c2', 'eth0')).map((l) => l.ip.toString())).toEqual(['10.1.2.3']);
+    // Another writer (upstream's binary) adds a lease: the folder's stamp moves, the journal is set aside.
+    writeFileSync(join(dir, '10.1.2.6'), 'go\r\neth0');
+    const other = DiskStore.open(dataDir, 'net');
+    stores.push(other);
+    expect((await new HostLocalAllocator(other).owned('go', 'eth0')).map((l) => l.file)).toEqual(['10.1.2.6']);
+    // A damaged journal is read around too.
+    writeFileSync(join(dir, '.cni-index'), 'garbage');
+    const third = DiskStore.open(dataDir, 'net');
+    stores.push(third);
+    expect((await new HostLocalAllocator(third).owned('go', 'eth0')).map((l) => l.file)).toEqual(['10.1.2.6']);
+    expect(readFileSync(join(dir, '.cni-index'), 'utf8')).toMatch(/^cni-hostlocal-index 1\n/);
   });
 
   it('keeps the store inside its folder', () => {

@@ -2,7 +2,9 @@
 import {
   closeSync,
   linkSync,
+  appendFileSync,
   mkdirSync,
+  renameSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -13,7 +15,7 @@ import {
   constants as fsConstants,
 } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { type IpAddress, tryParseIp } from '@cni/ip';
+import { IpAddress, tryParseIp } from '@cni/ip';
 import { isValidName } from '@cni/spec';
 import { flockAsync, LOCK_EX, LOCK_UN, flock, tryFlock } from '@cni/sys';
 import { hostLocalError } from './range-set.ts';
@@ -26,6 +28,44 @@ export const LOCK_FILE = 'lock';
 export const LINE_BREAK = '\r\n';
 // Our temporary files start with a dot: Go's net.ParseIP never takes them for a lease.
 const TMP_PREFIX = '.cni-tmp-';
+/** Our index of the folder's leases; a dot file, so upstream's binary never takes it for a lease. */
+export const INDEX_FILE = '.cni-index';
+const INDEX_HEADER = 'cni-hostlocal-index 1';
+
+const ipv4Name = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
+// A lease file's name as an address: the common IPv4 case without the general parser, which
+// matters when a folder of thousands of leases is read.
+function parseLeaseName(name: string): IpAddress | undefined {
+  const m = ipv4Name.exec(name);
+  if (m !== null) {
+    const [a, b, c, d] = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
+    if (a > 255 || b > 255 || c > 255 || d > 255) return undefined;
+    return new IpAddress(4, BigInt((((a * 256 + b) * 256 + c) * 256 + d)));
+  }
+  if (!name.includes(':')) return undefined;
+  return tryParseIp(name);
+}
+
+// A lease as the index keeps it: the address parsed only when asked for.
+class StoredLease implements Lease {
+  readonly file: string;
+  readonly containerId: string;
+  readonly ifName: string | undefined;
+  #ip: IpAddress | undefined;
+
+  constructor(file: string, containerId: string, ifName: string | undefined, ip?: IpAddress) {
+    this.file = file;
+    this.containerId = containerId;
+    this.ifName = ifName;
+    this.#ip = ip;
+  }
+
+  get ip(): IpAddress {
+    this.#ip ??= parseLeaseName(this.file) ?? tryParseIp(this.file)!;
+    return this.#ip;
+  }
+}
 
 /** One reservation on disk: a file named after the address. */
 export interface Lease {
@@ -63,9 +103,11 @@ let tmpCounter = 0;
  * operation, so that ours and upstream's binaries can share a folder.
  *
  * Unlike upstream, which reads every lease file on every ADD and DEL, the store keeps an
- * index of the leases in memory and trusts it while the folder's identity and timestamps are
- * those it saw after its own last change (any create or remove in the folder, by any process,
- * changes them); otherwise it reads the folder again. Writes are atomic: a lease is written in
+ * index of the leases, in memory and in a journal (`.cni-index`: lines `+file\t"owner"`,
+ * `-file`, and `=stamp` after each change), and trusts it while the folder's identity and
+ * timestamps are those recorded after our own last change (any create or remove in the
+ * folder, by any process, upstream's included, changes them); otherwise it reads the folder
+ * again and rewrites the journal. So a fresh process reads one file, not one per lease. Writes are atomic: a lease is written in
  * full to a temporary file and linked to its name (the link fails when the name is taken, as
  * upstream's `O_EXCL`). A process killed at any point leaves either no lease or a complete
  * one, and at most a temporary file that the next read of the folder removes.
@@ -81,6 +123,9 @@ export class DiskStore {
   #dirty = false;
   #queue: Promise<void> = Promise.resolve();
   #stamp: string | undefined;
+  #mustRescan = false;
+  #pending: string[] = [];
+  #journalLines = 0;
   #leases = new Map<string, Lease>();
   #byOwner = new Map<string, Set<string>>();
 
@@ -129,13 +174,16 @@ export class DiskStore {
       this.#held = true;
       this.#fresh = false;
       this.#dirty = false;
+      this.#pending = [];
       try {
         return await body();
       } finally {
-        // Our own changes are in the index; remember the folder as they left it.
-        if (this.#dirty) this.#stamp = this.#fresh ? this.#dirStamp() : undefined;
-        this.#held = false;
-        flock(this.#lockFd, LOCK_UN);
+        try {
+          this.#commit();
+        } finally {
+          this.#held = false;
+          flock(this.#lockFd, LOCK_UN);
+        }
       }
     } finally {
       release();
@@ -151,15 +199,23 @@ export class DiskStore {
     return `${stat.ino}/${stat.mtimeNs}/${stat.ctimeNs}/${stat.size}`;
   }
 
-  // Called under the lock before any read of the index: reads the folder again when another
-  // process (or a crash) changed it since our own last change.
+  // Called under the lock before any read of the index. The index is good when the folder is
+  // as our last change left it (this process's memory, or the journal another of our processes
+  // wrote); otherwise the folder is read again and the journal rewritten.
   #sync(): void {
     if (this.#fresh) return;
     const stamp = this.#dirStamp();
-    if (stamp !== this.#stamp) {
-      this.#rescan();
-      this.#stamp = this.#dirStamp();
+    if (!this.#mustRescan && stamp === this.#stamp) {
+      this.#fresh = true;
+      return;
     }
+    if (!this.#mustRescan && this.#loadJournal(stamp)) {
+      this.#stamp = stamp;
+      this.#fresh = true;
+      return;
+    }
+    this.#rescan();
+    this.#writeJournal();
     this.#fresh = true;
   }
 
@@ -167,6 +223,82 @@ export class DiskStore {
   #invalidate(): void {
     this.#stamp = undefined;
     this.#fresh = false;
+    this.#mustRescan = true;
+    this.#pending = [];
+  }
+
+  // End of a hold of the lock: append this hold's changes and the folder's stamp after them
+  // to the journal (appending changes no folder entry, so the stamp stays true).
+  #commit(): void {
+    if (!this.#dirty) return;
+    if (!this.#fresh) {
+      this.#pending = [];
+      return;
+    }
+    const stamp = this.#dirStamp();
+    if (this.#journalLines > 4 * this.#leases.size + 1024) {
+      this.#writeJournal();
+    } else {
+      try {
+        appendFileSync(join(this.dir, INDEX_FILE), `${this.#pending.join('\n')}\n=${stamp}\n`, { mode: 0o600 });
+        this.#journalLines += this.#pending.length + 1;
+        this.#stamp = stamp;
+      } catch {
+        this.#stamp = undefined;
+      }
+    }
+    this.#pending = [];
+  }
+
+  #loadJournal(stamp: string): boolean {
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir, INDEX_FILE), 'utf8');
+    } catch {
+      return false;
+    }
+    if (!text.endsWith(`\n=${stamp}\n`) || !text.startsWith(`${INDEX_HEADER}\n`)) return false;
+    this.#leases.clear();
+    this.#byOwner.clear();
+    const lines = text.split('\n');
+    try {
+      for (let i = 1; i < lines.length; i++) {
+        const line = lines[i]!;
+        const kind = line.charCodeAt(0);
+        if (kind === 43 /* + */) {
+          const tab = line.indexOf('\t');
+          const owner = parseOwner(JSON.parse(line.slice(tab + 1)) as string);
+          this.#remember(new StoredLease(line.slice(1, tab), owner.containerId, owner.ifName), false);
+        } else if (kind === 45 /* - */) {
+          this.#forget(line.slice(1), false);
+        }
+      }
+    } catch {
+      this.#leases.clear();
+      this.#byOwner.clear();
+      return false;
+    }
+    this.#journalLines = lines.length;
+    return true;
+  }
+
+  // The journal anew: every lease the index holds, then the folder's stamp (taken after the
+  // rename, which is itself a change of the folder).
+  #writeJournal(): void {
+    const lines = [INDEX_HEADER];
+    for (const lease of this.#leases.values()) lines.push(`+${lease.file}\t${JSON.stringify(this.#key(lease))}`);
+    try {
+      const tmp = this.#writeTemp(`${lines.join('\n')}\n`);
+      renameSync(join(this.dir, tmp), join(this.dir, INDEX_FILE));
+      const stamp = this.#dirStamp();
+      appendFileSync(join(this.dir, INDEX_FILE), `=${stamp}\n`);
+      this.#stamp = stamp;
+      this.#journalLines = lines.length + 1;
+    } catch {
+      this.#stamp = this.#dirStamp();
+    }
+    this.#mustRescan = false;
+    this.#pending = [];
   }
 
   #rescan(): void {
@@ -181,7 +313,7 @@ export class DiskStore {
         continue;
       }
       if (!entry.isFile()) continue;
-      const ip = tryParseIp(name);
+      const ip = parseLeaseName(name);
       if (ip === undefined) continue;
       let content: string;
       try {
@@ -190,7 +322,7 @@ export class DiskStore {
         continue;
       }
       const owner = parseOwner(content);
-      this.#remember({ ip, file: name, ...owner });
+      this.#remember(new StoredLease(name, owner.containerId, owner.ifName, ip), false);
     }
   }
 
@@ -198,7 +330,8 @@ export class DiskStore {
     return lease.ifName === undefined ? lease.containerId : `${lease.containerId}${LINE_BREAK}${lease.ifName}`;
   }
 
-  #remember(lease: Lease): void {
+  #remember(lease: Lease, log = true): void {
+    if (log) this.#pending.push(`+${lease.file}\t${JSON.stringify(this.#key(lease))}`);
     this.#leases.set(lease.file, lease);
     const key = this.#key(lease);
     let files = this.#byOwner.get(key);
@@ -206,9 +339,10 @@ export class DiskStore {
     files.add(lease.file);
   }
 
-  #forget(file: string): void {
+  #forget(file: string, log = true): void {
     const lease = this.#leases.get(file);
     if (lease === undefined) return;
+    if (log) this.#pending.push(`-${file}`);
     this.#leases.delete(file);
     const key = this.#key(lease);
     const files = this.#byOwner.get(key);
@@ -264,7 +398,7 @@ export class DiskStore {
       throw error;
     }
     this.#unlinkQuiet(tmp);
-    this.#remember({ ip, file, containerId: containerId.trim(), ifName });
+    this.#remember(new StoredLease(file, containerId.trim(), ifName, ip));
     // Rewritten in place, as upstream does, with one write: readers hold the lock, and a crash
     // between truncation and write leaves an empty file, which only restarts the round robin.
     writeFileSync(join(this.dir, `${LAST_RESERVED_PREFIX}${rangeId}`), file, { mode: 0o600 });
@@ -353,7 +487,7 @@ export class DiskStore {
   scan(): Lease[] {
     this.#assertHeld();
     this.#rescan();
-    this.#stamp = this.#dirStamp();
+    this.#writeJournal();
     this.#fresh = true;
     return [...this.#leases.values()];
   }
