@@ -2,6 +2,7 @@
 import { hostLocal } from '@cni/ipam-hostlocal';
 import { staticIpam } from '@cni/ipam-static';
 import type { CniPlugin } from '@cni/skel';
+import { bridge } from '@cni/plugin-bridge';
 import { loopback } from '@cni/plugin-loopback';
 import { macvlan } from '@cni/plugin-macvlan';
 import { ptp } from '@cni/plugin-ptp';
@@ -13,6 +14,7 @@ import { sample } from '@cni/plugin-sample';
  * checks that the two lists and the workspace's plugin packages agree.
  */
 export const plugins = {
+  bridge,
   'host-local': hostLocal,
   loopback,
   macvlan,

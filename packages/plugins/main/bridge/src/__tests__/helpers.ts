@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shared by the bridge kernel tests: the built executable run as a runtime runs it, in the test's
+// host namespace, with host-local from the bundle as IPAM and its leases in the test's folder.
+import { existsSync, readdirSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { execPlugin, type PluginRunOptions, type TestNamespace, type TestNetns } from '@cni/testkit';
+
+export const BIN = fileURLToPath(new URL('../../../../../../apps/cni-bundle/dist/bin', import.meta.url));
+export const DEBIAN = '/usr/lib/cni';
+
+/**
+ * What stays on purpose after DEL: the bridge (upstream never deletes it), the empty nat tables
+ * iptables and nftables made, and the nftables tables upstream's names share between attachments.
+ */
+export const STAYS = [/"cni0"/, /cni0/, /nftTables: ip6? nat$/, /nftTables: inet cni_plugins_masquerade$/, /nftTables: bridge nat$/, /iptables.* nat/];
+
+/** A bridge plugin configuration with host-local on `subnets` (each its own range set). */
+export function netConf(netns: TestNetns, cniVersion: string, extra: Record<string, unknown> = {}, subnets = ['10.88.0.0/24']) {
+  return {
+    cniVersion,
+    name: 'brnet',
+    type: 'bridge',
+    ipam: { type: 'host-local', dataDir: netns.dir, ranges: subnets.map((subnet) => [{ subnet }]) },
+    ...extra,
+  };
+}
+
+/** Runs the built bridge in `netns.host` for the container `container` (the test's own by default). */
+export function runBridge(netns: TestNetns, options: Omit<PluginRunOptions, 'hostNetns'> & { container?: TestNamespace }) {
+  const { container, ...rest } = options;
+  return execPlugin(`${BIN}/bridge`, { netns: container ?? netns.container, hostNetns: netns.host, cniPath: BIN, ...rest });
+}
+
+/** The addresses host-local holds leases for in the test's folder. */
+export function leases(netns: TestNetns, network = 'brnet'): string[] {
+  const dir = `${netns.dir}/${network}`;
+  return existsSync(dir) ? readdirSync(dir).filter((file) => isIP(file) !== 0).sort() : [];
+}
+
+/** Replace generated names, MACs and the netns path so that two results can be compared. */
+export function normaliseResult(result: unknown, netnsPath: string): unknown {
+  return JSON.parse(
+    JSON.stringify(result)
+      .replaceAll(netnsPath, 'NETNS')
+      .replace(/veth[0-9a-f]{8}/g, 'VETH')
+      .replace(/"([0-9a-f]{2}:){5}[0-9a-f]{2}"/g, '"MAC"'),
+  );
+}
+
+export const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
