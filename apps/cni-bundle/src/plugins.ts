@@ -7,6 +7,7 @@ import { loopback } from '@cni/plugin-loopback';
 import { macvlan } from '@cni/plugin-macvlan';
 import { ptp } from '@cni/plugin-ptp';
 import { sample } from '@cni/plugin-sample';
+import { tuning } from '@cni/plugin-tuning';
 
 /**
  * Every plugin the bundle ships, by executable name (upstream's: `host-local`, not `hostLocal`).
@@ -21,6 +22,7 @@ export const plugins = {
   ptp,
   sample,
   static: staticIpam,
+  tuning,
 } satisfies Record<string, CniPlugin>;
 
 /** The name of a plugin the bundle ships. */
