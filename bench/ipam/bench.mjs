@@ -13,7 +13,7 @@
 //
 // Everything happens in temporary folders; nothing touches the network.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -35,12 +35,7 @@ for (const [what, path] of [['the library', dist], ['the executable', built]]) {
     process.exit(2);
   }
 }
-// A copy, so that a rebuild of the bundle during the run does not pull it away.
-const binDir = mkdtempSync(join(tmpdir(), 'ipam-bench-bin-'));
-const ours = join(binDir, 'host-local');
-copyFileSync(built, ours);
-chmodSync(ours, 0o755);
-process.on('exit', () => rmSync(binDir, { recursive: true, force: true }));
+const ours = built;
 
 const { DiskStore, HostLocalAllocator, canonicalizeRangeSet } = await import(pathToFileURL(dist).href);
 
@@ -79,6 +74,8 @@ async function wholeSlash16() {
 }
 
 function runPlugin(binary, command, containerId, conf) {
+  // A rebuild of the bundle (tsup cleans dist) may take the executable away for a moment.
+  for (let wait = 0; !existsSync(binary) && wait < 100; wait++) spawnSync('sleep', ['0.1']);
   const t0 = performance.now();
   const out = spawnSync(binary, [], {
     input: JSON.stringify(conf),
