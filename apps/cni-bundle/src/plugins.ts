@@ -6,6 +6,7 @@ import { bridge } from '@cni/plugin-bridge';
 import { loopback } from '@cni/plugin-loopback';
 import { macvlan } from '@cni/plugin-macvlan';
 import { ptp } from '@cni/plugin-ptp';
+import { portmap } from '@cni/plugin-portmap';
 import { sample } from '@cni/plugin-sample';
 import { tuning } from '@cni/plugin-tuning';
 
@@ -21,6 +22,7 @@ export const plugins = {
   macvlan,
   ptp,
   sample,
+  portmap,
   static: staticIpam,
   tuning,
 } satisfies Record<string, CniPlugin>;
