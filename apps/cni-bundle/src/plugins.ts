@@ -3,6 +3,7 @@ import { hostLocal } from '@cni/ipam-hostlocal';
 import { staticIpam } from '@cni/ipam-static';
 import type { CniPlugin } from '@cni/skel';
 import { bridge } from '@cni/plugin-bridge';
+import { hostDevice } from '@cni/plugin-host-device';
 import { loopback } from '@cni/plugin-loopback';
 import { macvlan } from '@cni/plugin-macvlan';
 import { ptp } from '@cni/plugin-ptp';
@@ -17,6 +18,7 @@ import { tuning } from '@cni/plugin-tuning';
  */
 export const plugins = {
   bridge,
+  'host-device': hostDevice,
   'host-local': hostLocal,
   loopback,
   macvlan,

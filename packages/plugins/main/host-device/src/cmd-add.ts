@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+import { openNetlink } from '@cni/netlink';
+import type { AddRequest } from '@cni/skel';
+import { toCurrentResult, type Result, type ResultV100 } from '@cni/spec';
+import { configureIface } from './internal/configure-iface.ts';
+import { messageOf, openSandbox } from './internal/sandbox.ts';
+import { getLink } from './get-link.ts';
+import { moveLinkIn, moveLinkOut } from './move-link.ts';
+import { loadConf } from './net-conf.ts';
+import type { SysfsOptions } from './sysfs.ts';
+
+/**
+ * ADD: move the selected host link into the container as CNI_IFNAME (nothing moves for a
+ * DPDK-bound PCI device), then apply IPAM's addresses and routes. A failure after the move
+ * releases the lease and moves the device back out under its own name.
+ */
+export async function cmdAdd(request: AddRequest, options: SysfsOptions = {}): Promise<Result> {
+  const conf = loadConf(request, options);
+  const container = await openSandbox(request.netns);
+  try {
+    const result: ResultV100 = { cniVersion: '1.1.0', interfaces: [{ name: request.ifName, sandbox: request.netns }] };
+    let moved = false;
+    if (!conf.dpdkMode) {
+      const host = await openNetlink();
+      try {
+        const hostDev = await getLink(host, conf, options);
+        let contDev;
+        try {
+          contDev = await moveLinkIn(host, hostDev, container, request.netns, request.ifName);
+        } catch (error) {
+          throw new Error(`failed to move link ${messageOf(error)}`, { cause: error });
+        }
+        result.interfaces = [{ name: contDev.name, mac: contDev.mac ?? '', sandbox: request.netns }];
+        moved = true;
+      } finally {
+        host.close();
+      }
+    }
+    if (conf.ipamType === '') return result;
+
+    let leased = false;
+    try {
+      const ipamResult = toCurrentResult(await request.delegate(conf.ipamType));
+      leased = true;
+      if (!ipamResult.ips || ipamResult.ips.length === 0) throw new Error('IPAM plugin returned missing IP config');
+      // All addresses apply to the container interface (moved from the host).
+      result.ips = ipamResult.ips.map((ip) => ({ ...ip, interface: 0 }));
+      if (ipamResult.routes) result.routes = ipamResult.routes;
+      if (!conf.dpdkMode) await configureIface(container, request.netns, request.ifName, result);
+    } catch (error) {
+      // Release the address and give the device back, so a failed ADD leaves nothing behind.
+      if (leased) await request.delegate(conf.ipamType, undefined, { command: 'DEL' }).catch(() => undefined);
+      if (moved) await moveLinkOut(container, request.netns, request.ifName).catch(() => undefined);
+      throw error;
+    }
+    if (conf.dns !== undefined) result.dns = conf.dns;
+    return result;
+  } finally {
+    container.close();
+  }
+}

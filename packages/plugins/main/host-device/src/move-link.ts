@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+import { randomBytes } from 'node:crypto';
+import { openNetlink, type Link, type Netlink } from '@cni/netlink';
+import { createNetns, deleteNetns, getCurrentNetns, type Netns } from '@cni/netns';
+import { messageOf } from './internal/sandbox.ts';
+
+/**
+ * A namespace of our own to rename the device in, so that udev and NetworkManager never see the
+ * device under a temporary name on either side (upstream v1.6+). Its name is removed at once: the
+ * open descriptor keeps it alive, and closing it ends it.
+ */
+function tempNetns(): Netns {
+  let temp: Netns;
+  try {
+    temp = createNetns(`cni-hd-${randomBytes(6).toString('hex')}`);
+  } catch (error) {
+    throw new Error(`failed to create tempNS: ${messageOf(error)}`, { cause: error });
+  }
+  deleteNetns(temp);
+  return temp;
+}
+
+/** Run the undo steps in reverse order, ignoring their own failures: the first error is the one to report. */
+async function undo(steps: (() => Promise<unknown>)[]): Promise<void> {
+  for (const step of steps.reverse()) await step().catch(() => undefined);
+}
+
+/**
+ * Move `hostDev` into the container as `ifName`, as upstream's `moveLinkIn`: into a temporary
+ * namespace, renamed there, its original name kept as the link alias, into the container, up.
+ * Each step is undone on failure, and the device ends back on the host, up if it was.
+ */
+export async function moveLinkIn(host: Netlink, hostDev: Link, container: Netlink, containerPath: string, ifName: string): Promise<Link> {
+  const hostDevName = hostDev.name;
+  const temp = tempNetns();
+  const hostNs = getCurrentNetns();
+  let tempNl: Netlink | undefined;
+  const steps: (() => Promise<unknown>)[] = [];
+  try {
+    try {
+      await host.link.setNetns({ index: hostDev.index }, temp.fd);
+    } catch (error) {
+      throw new Error(`failed to move "${hostDevName}" to tempNS: ${messageOf(error)}`, { cause: error });
+    }
+    tempNl = await openNetlink({ netns: temp.fd });
+    const inTemp = tempNl;
+    // Closing a namespace that still holds the device would destroy a virtual one and send a
+    // physical one to the initial namespace, not to ours: move it back actively.
+    steps.push(() => inTemp.link.setNetns({ name: hostDevName }, hostNs.fd));
+    if (hostDev.up) steps.unshift(() => host.link.setUp({ name: hostDevName }));
+    try {
+      await inTemp.link.setName({ name: hostDevName }, ifName);
+    } catch (error) {
+      throw new Error(`failed to rename host device "${hostDevName}" to "${ifName}": ${messageOf(error)}`, { cause: error });
+    }
+    steps.push(() => inTemp.link.setName({ name: ifName }, hostDevName));
+    try {
+      await inTemp.link.setAlias({ name: ifName }, hostDevName);
+    } catch (error) {
+      throw new Error(`failed to set alias to "${hostDevName}": ${messageOf(error)}`, { cause: error });
+    }
+    steps.push(() => inTemp.link.setAlias({ name: ifName }, ''));
+    try {
+      await inTemp.link.setNetns({ name: ifName }, containerPath);
+    } catch (error) {
+      throw new Error(`failed to move "${ifName}" (host: "${hostDevName}") to container NS: ${messageOf(error)}`, { cause: error });
+    }
+    steps.push(() => container.link.setNetns({ name: ifName }, temp.fd));
+    try {
+      await container.link.setUp({ name: ifName });
+    } catch (error) {
+      throw new Error(`failed to set "${ifName}" up: ${messageOf(error)}`, { cause: error });
+    }
+    return await container.link.get({ name: ifName });
+  } catch (error) {
+    await undo(steps);
+    throw error;
+  } finally {
+    tempNl?.close();
+    hostNs.close();
+    temp.close();
+  }
+}
+
+/**
+ * Move the container's `ifName` back to the host under the name kept in its alias, as upstream's
+ * `moveLinkOut`: into a temporary namespace, renamed, alias cleared, onto the host, left down (its
+ * state before ADD is not known). Each step is undone on failure, leaving it in the container.
+ */
+export async function moveLinkOut(container: Netlink, containerPath: string, ifName: string): Promise<void> {
+  let contDev: Link;
+  try {
+    contDev = await container.link.get({ name: ifName });
+  } catch (error) {
+    throw new Error(`failed to find "${ifName}" in containerNS: ${messageOf(error)}`, { cause: error });
+  }
+  const hostDevName = contDev.alias ?? '';
+  if (hostDevName === '') throw new Error(`failed to find original ifname for "${ifName}" (alias is not set)`);
+  const temp = tempNetns();
+  const hostNs = getCurrentNetns();
+  let tempNl: Netlink | undefined;
+  const steps: (() => Promise<unknown>)[] = [];
+  if (contDev.up) steps.push(() => container.link.setUp({ name: ifName }));
+  try {
+    try {
+      await container.link.setNetns({ name: ifName }, temp.fd);
+    } catch (error) {
+      throw new Error(`failed to move "${ifName}" to tempNS: ${messageOf(error)}`, { cause: error });
+    }
+    tempNl = await openNetlink({ netns: temp.fd });
+    const inTemp = tempNl;
+    steps.push(() => inTemp.link.setNetns({ name: ifName }, containerPath));
+    try {
+      await inTemp.link.setName({ name: ifName }, hostDevName);
+    } catch (error) {
+      throw new Error(`failed to rename device "${ifName}" to "${hostDevName}": ${messageOf(error)}`, { cause: error });
+    }
+    steps.push(() => inTemp.link.setName({ name: hostDevName }, ifName));
+    try {
+      await inTemp.link.setAlias({ name: hostDevName }, '');
+    } catch (error) {
+      throw new Error(`failed to unset alias of "${hostDevName}": ${messageOf(error)}`, { cause: error });
+    }
+    steps.push(() => inTemp.link.setAlias({ name: hostDevName }, hostDevName));
+    try {
+      await inTemp.link.setNetns({ name: hostDevName }, hostNs.fd);
+    } catch (error) {
+      throw new Error(`failed to move "${hostDevName}" to hostNS: ${messageOf(error)}`, { cause: error });
+    }
+  } catch (error) {
+    await undo(steps);
+    throw error;
+  } finally {
+    tempNl?.close();
+    hostNs.close();
+    temp.close();
+  }
+}
