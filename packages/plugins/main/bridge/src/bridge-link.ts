@@ -4,6 +4,8 @@ import { NetlinkError, type BridgeLink, type Link, type Netlink } from '@cni/net
 import { writeSysctl } from '@cni/netns';
 import { randomVethName } from './internal/veth.ts';
 
+const ZERO_MAC = '00:00:00:00:00:00';
+
 /** The bridge named `name`, or an error saying what is there instead. */
 export async function bridgeByName(host: Netlink, name: string): Promise<BridgeLink> {
   const link = await host.link.find({ name });
@@ -82,8 +84,11 @@ export async function ensureAddr(host: Netlink, link: Link, cidr: string, forceA
       throw new Error(`could not add IP address ${cidr} to "${link.name}": ${(error as Error).message}`, { cause: error });
     }
   }
-  if (link.mac) {
-    await host.link.setMac({ index: link.index }, link.mac).catch((error: unknown) => {
+  // The MAC the bridge had when this ADD found it, as upstream pins it; a bridge whose last port
+  // left has none (all zeros), and then the one it has now is pinned.
+  const mac = link.mac && link.mac !== ZERO_MAC ? link.mac : (await host.link.get({ index: link.index })).mac;
+  if (mac && mac !== ZERO_MAC) {
+    await host.link.setMac({ index: link.index }, mac).catch((error: unknown) => {
       throw new Error(`could not set bridge's mac: ${(error as Error).message}`, { cause: error });
     });
   }
