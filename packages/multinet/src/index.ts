@@ -11,3 +11,16 @@ export {
   interfaceNameProblem,
 } from './annotations.ts';
 export type { NetworkSelection, PortMappingRequest, BandwidthRequest } from './annotations.ts';
+
+export {
+  NAD_API_VERSION,
+  NAD_KIND,
+  NAD_ANNOTATIONS_KEY,
+  toNad,
+  parseNadManifests,
+  loadNadDirectory,
+  nadDirectorySource,
+  resolveNadConfig,
+  loadNetworkByPathOrName,
+} from './nad.ts';
+export type { NetworkAttachmentDefinition, NadSource, ResolveOptions } from './nad.ts';
