@@ -6,10 +6,10 @@ import { bridge } from '@cni/plugin-bridge';
 import { hostDevice } from '@cni/plugin-host-device';
 import { loopback } from '@cni/plugin-loopback';
 import { macvlan } from '@cni/plugin-macvlan';
-import { ptp } from '@cni/plugin-ptp';
 import { portmap } from '@cni/plugin-portmap';
 import { sample } from '@cni/plugin-sample';
 import { tuning } from '@cni/plugin-tuning';
+import { ptp } from '@cni/plugin-ptp';
 
 /**
  * Every plugin the bundle ships, by executable name (upstream's: `host-local`, not `hostLocal`).
@@ -24,9 +24,9 @@ export const plugins = {
   macvlan,
   ptp,
   sample,
-  portmap,
   static: staticIpam,
   tuning,
+  portmap,
 } satisfies Record<string, CniPlugin>;
 
 /** The name of a plugin the bundle ships. */
