@@ -7,9 +7,9 @@ import { hostDevice } from '@cni/plugin-host-device';
 import { loopback } from '@cni/plugin-loopback';
 import { macvlan } from '@cni/plugin-macvlan';
 import { portmap } from '@cni/plugin-portmap';
+import { ptp } from '@cni/plugin-ptp';
 import { sample } from '@cni/plugin-sample';
 import { tuning } from '@cni/plugin-tuning';
-import { ptp } from '@cni/plugin-ptp';
 
 /**
  * Every plugin the bundle ships, by executable name (upstream's: `host-local`, not `hostLocal`).
@@ -22,11 +22,11 @@ export const plugins = {
   'host-local': hostLocal,
   loopback,
   macvlan,
+  portmap,
   ptp,
   sample,
   static: staticIpam,
   tuning,
-  portmap,
 } satisfies Record<string, CniPlugin>;
 
 /** The name of a plugin the bundle ships. */
