@@ -24,3 +24,6 @@ export {
   loadNetworkByPathOrName,
 } from './nad.ts';
 export type { NetworkAttachmentDefinition, NadSource, ResolveOptions } from './nad.ts';
+
+export { KubeClient, KubeApiError, kubeconfigOptions, inClusterOptions, SERVICE_ACCOUNT_DIR } from './kube.ts';
+export type { KubeApi, KubeClientOptions, Pod } from './kube.ts';
