@@ -2,6 +2,7 @@
 import { hostLocal } from '@cni/ipam-hostlocal';
 import { staticIpam } from '@cni/ipam-static';
 import type { CniPlugin } from '@cni/skel';
+import { bandwidth } from '@cni/plugin-bandwidth';
 import { bridge } from '@cni/plugin-bridge';
 import { hostDevice } from '@cni/plugin-host-device';
 import { loopback } from '@cni/plugin-loopback';
@@ -17,6 +18,7 @@ import { tuning } from '@cni/plugin-tuning';
  * checks that the two lists and the workspace's plugin packages agree.
  */
 export const plugins = {
+  bandwidth,
   bridge,
   'host-device': hostDevice,
   'host-local': hostLocal,

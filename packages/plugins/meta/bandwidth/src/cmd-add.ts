@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+import { openNetlink } from '@cni/netlink';
+import type { AddRequest } from '@cni/skel';
+import type { Result } from '@cni/spec';
+import { findHostVeth } from './host-veth.ts';
+import { isZero, loadConf } from './net-conf.ts';
+import { openSandbox, requirePrevResult } from './sandbox.ts';
+import { createEgressQdisc, createIngressQdisc, deleteLinkIfExists, deleteVethQdiscs, ifbAlias, ifbName } from './shaping.ts';
+
+/**
+ * ADD: a TBF on the host veth for traffic to the container, and for traffic from it an ifb
+ * (`bwp<hash>`, MTU of the veth, txqlen 0, up) fed by a mirred redirect from the veth's ingress
+ * qdisc, with its own TBF. The ifb is appended to the result's interfaces. Whatever a failing ADD
+ * made is removed again.
+ */
+export async function cmdAdd(request: AddRequest): Promise<Result> {
+  const conf = loadConf(request);
+  const { bandwidth } = conf;
+  if (isZero(bandwidth) && conf.parsedPrevResult) return conf.parsedPrevResult;
+  const result = requirePrevResult(conf.parsedPrevResult);
+
+  const container = await openSandbox(request.netns);
+  const host = await openNetlink();
+  try {
+    const hostVeth = await findHostVeth(host, container, request.ifName, result.interfaces ?? []);
+    const ifb = ifbName(conf.name, request.containerId);
+    try {
+      if (bandwidth.ingressRate > 0) await createIngressQdisc(host, hostVeth, bandwidth.ingressRate, bandwidth.ingressBurst);
+      if (bandwidth.egressRate > 0) {
+        const { mtu } = await host.link.get({ name: hostVeth });
+        await host.link.add({ kind: 'ifb', name: ifb, mtu, txQueueLen: 0, up: true, alias: ifbAlias(conf.name, request.containerId) });
+        const created = await host.link.get({ name: ifb });
+        result.interfaces = [...(result.interfaces ?? []), { name: ifb, ...(created.mac ? { mac: created.mac } : {}) }];
+        await createEgressQdisc(host, hostVeth, ifb, bandwidth.egressRate, bandwidth.egressBurst);
+      }
+    } catch (error) {
+      // Leave nothing of a failed ADD: the qdiscs on the veth and the ifb.
+      await deleteVethQdiscs(host, hostVeth).catch(() => undefined);
+      if (bandwidth.egressRate > 0) await deleteLinkIfExists(host, ifb).catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    host.close();
+    container.close();
+  }
+  return result;
+}
