@@ -3,10 +3,22 @@
 // host namespace, with host-local from the bundle as IPAM and its leases in the test's folder.
 import { existsSync, readdirSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execPlugin, type PluginRunOptions, type TestNamespace, type TestNetns } from '@cni/testkit';
 
-export const BIN = fileURLToPath(new URL('../../../../../../apps/cni-bundle/dist/bin', import.meta.url));
+/**
+ * The bundle's executables, found upwards from this file: the VM tier bundles test files, which
+ * moves `import.meta.url` to the bundle's folder.
+ */
+export const BIN = findUp(dirname(fileURLToPath(import.meta.url)), 'apps/cni-bundle/dist/bin');
+
+function findUp(from: string, relative: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, relative))) return join(dir, relative);
+    if (dirname(dir) === dir) return join(from, '../../../../../..', relative);
+  }
+}
 export const DEBIAN = '/usr/lib/cni';
 
 /**
