@@ -10,6 +10,7 @@ import { macvlan } from '@cni/plugin-macvlan';
 import { portmap } from '@cni/plugin-portmap';
 import { ptp } from '@cni/plugin-ptp';
 import { sample } from '@cni/plugin-sample';
+import { tap } from '@cni/plugin-tap';
 import { tuning } from '@cni/plugin-tuning';
 
 /**
@@ -28,6 +29,7 @@ export const plugins = {
   ptp,
   sample,
   static: staticIpam,
+  tap,
   tuning,
 } satisfies Record<string, CniPlugin>;
 

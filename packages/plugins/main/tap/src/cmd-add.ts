@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+import { randomBytes } from 'node:crypto';
+import type { Netlink } from '@cni/netlink';
+import { writeSysctl } from '@cni/netns';
+import type { AddRequest } from '@cni/skel';
+import { toCurrentResult, type InterfaceV100, type Result, type ResultV100 } from '@cni/spec';
+import { configureIface } from './internal/configure-iface.ts';
+import { messageOf, openSandbox } from './internal/sandbox.ts';
+import { loadConf, type TapNetConf } from './net-conf.ts';
+import { createTapWithLabel } from './selinux.ts';
+
+/**
+ * Create the tap inside the container under a random name, rename it to `ifName`, make it a port
+ * of `bridge` when one is named, and set it up. The device goes if any step fails.
+ */
+export async function createTap(conf: TapNetConf, ifName: string, netns: string, container: Netlink): Promise<InterfaceV100> {
+  const tmpName = `tap${randomBytes(4).toString('hex')}`;
+  if (conf.selinuxContext !== '') {
+    createTapWithLabel(netns, conf.selinuxContext, { name: tmpName, multiQueue: conf.multiQueue, owner: conf.owner, group: conf.group });
+    try {
+      if (conf.mtu > 0) await container.link.setMtu({ name: tmpName }, conf.mtu);
+      if (conf.mac !== undefined) await container.link.setMac({ name: tmpName }, conf.mac);
+    } catch (error) {
+      await container.link.del({ name: tmpName }).catch(() => undefined);
+      throw error;
+    }
+  } else {
+    try {
+      // The device is made from inside the container's namespace (/dev/net/tun opened there).
+      await container.link.add({
+        kind: 'tap',
+        name: tmpName,
+        multiQueue: conf.multiQueue,
+        ...(conf.owner === undefined ? {} : { owner: conf.owner }),
+        ...(conf.group === undefined ? {} : { group: conf.group }),
+        ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
+        ...(conf.mac === undefined ? {} : { mac: conf.mac }),
+      });
+    } catch (error) {
+      await container.link.del({ name: tmpName }).catch(() => undefined);
+      throw new Error(`failed to create tap: ${messageOf(error)}`, { cause: error });
+    }
+  }
+  let name = tmpName;
+  try {
+    try {
+      await container.link.setName({ name: tmpName }, ifName);
+      name = ifName;
+    } catch (error) {
+      throw new Error(`failed to rename tap to "${ifName}": ${messageOf(error)}`, { cause: error });
+    }
+    if (conf.bridge !== '') {
+      const bridge = await container.link.find({ name: conf.bridge });
+      if (!bridge) throw new Error(`failed to get bridge ${conf.bridge}: link not found`);
+      try {
+        await container.link.setMaster({ name: ifName }, { index: bridge.index });
+      } catch (error) {
+        throw new Error(`failed to set tap ${ifName} as a port of bridge ${conf.bridge}: ${messageOf(error)}`, { cause: error });
+      }
+    }
+    try {
+      await container.link.setUp({ name: ifName });
+    } catch (error) {
+      throw new Error(`failed to set tap interface up: ${messageOf(error)}`, { cause: error });
+    }
+    const link = await container.link.get({ name: ifName });
+    return { name: ifName, mac: link.mac ?? '', sandbox: netns };
+  } catch (error) {
+    await container.link.del({ name }).catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * ADD: a tap inside the container as CNI_IFNAME (on the container's `bridge` when named), with IPAM's
+ * addresses and routes, or up without IPAM. A failure after the device exists deletes it and
+ * releases the lease.
+ */
+export async function cmdAdd(request: AddRequest): Promise<Result> {
+  const conf = loadConf(request);
+  const container = await openSandbox(request.netns);
+  try {
+    const iface = await createTap(conf, request.ifName, request.netns, container);
+    const result: ResultV100 = { cniVersion: '1.1.0', interfaces: [iface] };
+    let leased = false;
+    try {
+      if (conf.ipamType !== '') {
+        const ipamResult = toCurrentResult(await request.delegate(conf.ipamType));
+        leased = true;
+        if (!ipamResult.ips || ipamResult.ips.length === 0) throw new Error('IPAM plugin returned missing IP config');
+        // All addresses apply to the container tap interface.
+        result.ips = ipamResult.ips.map((ip) => ({ ...ip, interface: 0 }));
+        if (ipamResult.routes) result.routes = ipamResult.routes;
+        try {
+          writeSysctl(`net/ipv4/conf/${request.ifName}/arp_notify`, '1', { netns: request.netns });
+        } catch {
+          // Upstream ignores it too.
+        }
+        await configureIface(container, request.netns, request.ifName, result);
+      }
+    } catch (error) {
+      // Invoke IPAM DEL and delete the link to avoid an address and a link leak.
+      if (leased) await request.delegate(conf.ipamType, undefined, { command: 'DEL' }).catch(() => undefined);
+      await container.link.del({ name: request.ifName }).catch(() => undefined);
+      throw error;
+    }
+    if (conf.dns !== undefined) result.dns = conf.dns;
+    return result;
+  } finally {
+    container.close();
+  }
+}

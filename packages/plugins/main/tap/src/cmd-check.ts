@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+import type { CheckRequest } from '@cni/skel';
+import { toCurrentResult } from '@cni/spec';
+import { openSandbox } from './internal/sandbox.ts';
+import { validateExpectedInterfaceIps, validateExpectedRoutes } from './internal/validate.ts';
+import { loadConf } from './net-conf.ts';
+
+/** CHECK, as upstream: IPAM CHECK, a prevResult naming the interface in CNI_NETNS, its addresses and routes. */
+export async function cmdCheck(request: CheckRequest): Promise<void> {
+  const conf = loadConf(request);
+  const container = await openSandbox(request.netns);
+  try {
+    if (conf.ipamType !== '') await request.delegate(conf.ipamType);
+    if (!request.prevResult) throw new Error('required prevResult missing');
+    const result = toCurrentResult(request.prevResult);
+    const iface = (result.interfaces ?? []).find((candidate) => candidate.name === request.ifName && candidate.sandbox === request.netns);
+    if (!iface) throw new Error(`sandbox in prevResult doesn't match configured netns: ${request.netns}`);
+    await validateExpectedInterfaceIps(container, request.ifName, result.ips ?? []);
+    await validateExpectedRoutes(container, result.routes ?? []);
+  } finally {
+    container.close();
+  }
+}

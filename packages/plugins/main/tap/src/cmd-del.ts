@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: Apache-2.0
+import type { DelRequest } from '@cni/skel';
+import { isLinkGone, openSandboxForDel } from './internal/sandbox.ts';
+import { loadConf } from './net-conf.ts';
+
+/**
+ * DEL: release the lease, then delete the device. Idempotent: no namespace, a namespace already
+ * gone and a device already gone all succeed.
+ */
+export async function cmdDel(request: DelRequest): Promise<void> {
+  const conf = loadConf(request);
+  if (conf.ipamType !== '') await request.delegate(conf.ipamType);
+  const container = await openSandboxForDel(request.netns);
+  if (!container) return;
+  try {
+    await container.link.del({ name: request.ifName });
+  } catch (error) {
+    if (!isLinkGone(error)) throw error;
+  } finally {
+    container.close();
+  }
+}
