@@ -4,6 +4,7 @@ import { staticIpam } from '@cni/ipam-static';
 import type { CniPlugin } from '@cni/skel';
 import { bandwidth } from '@cni/plugin-bandwidth';
 import { bridge } from '@cni/plugin-bridge';
+import { dummy } from '@cni/plugin-dummy';
 import { hostDevice } from '@cni/plugin-host-device';
 import { loopback } from '@cni/plugin-loopback';
 import { macvlan } from '@cni/plugin-macvlan';
@@ -21,6 +22,7 @@ import { tuning } from '@cni/plugin-tuning';
 export const plugins = {
   bandwidth,
   bridge,
+  dummy,
   'host-device': hostDevice,
   'host-local': hostLocal,
   loopback,
