@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { execPlugin, useTempDir, type CniCommand, type PluginRunResult } from '@cni/testkit';
 import { describe, expect, it } from 'vitest';
 
-const OURS = fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin/host-local', import.meta.url));
+// CNI_TEST_HOSTLOCAL_BIN points at another build of ours (a copy kept away from rebuilds).
+const OURS = process.env['CNI_TEST_HOSTLOCAL_BIN'] ?? fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin/host-local', import.meta.url));
 const REFERENCE = '/usr/lib/cni/host-local';
 // host-local never enters the namespace; a path is all the protocol asks for.
 const NETNS = '/run/netns/cnitest-hostlocal-none';
@@ -22,17 +23,29 @@ interface Call {
   timeoutMs?: number;
 }
 
-function cni(binary: string, call: Call): Promise<PluginRunResult> {
-  return execPlugin(binary, {
-    command: call.command,
-    containerId: call.containerId ?? 'c',
-    ifName: call.ifName ?? 'eth0',
-    netns: NETNS,
-    cniPath: '/nonexistent',
-    conf: call.conf,
-    ...(call.args === undefined ? {} : { args: call.args }),
-    ...(call.timeoutMs === undefined ? {} : { timeoutMs: call.timeoutMs }),
-  });
+async function cni(binary: string, call: Call): Promise<PluginRunResult> {
+  // A rebuild of the bundle while the tests run (tsup cleans dist first) takes the executable
+  // away for a moment: wait for it rather than fail on something that is not the plugin's doing.
+  for (let waited = 0; ; waited += 100) {
+    try {
+      const run = await execPlugin(binary, {
+        command: call.command,
+        containerId: call.containerId ?? 'c',
+        ifName: call.ifName ?? 'eth0',
+        netns: NETNS,
+        cniPath: '/nonexistent',
+        conf: call.conf,
+        ...(call.args === undefined ? {} : { args: call.args }),
+        ...(call.timeoutMs === undefined ? {} : { timeoutMs: call.timeoutMs }),
+      });
+      // Node found the file gone while loading it.
+      const vanished = run.exitCode !== 0 && run.exitCode !== null && /(Cannot find module|ENOENT: no such file or directory, open) '[^']*host-local'/.test(run.stdout + run.stderr);
+      if (!vanished || waited >= 30_000) return run;
+    } catch (error) {
+      if (waited >= 30_000 || !/ENOENT|no such file/.test(String(error))) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 function network(dataDir: string, ipam: Record<string, unknown> = {}, name = 'net'): Record<string, unknown> {
@@ -126,6 +139,8 @@ describe.skipIf(!haveBinaries)('host-local executable beside the reference', () 
       ],
       routes: [{ dst: '0.0.0.0/0', gw: '10.20.0.1' }, { dst: '192.168.0.0/16' }],
     };
+    const resolvConf = join(oursDir, 'resolv.conf');
+    writeFileSync(resolvConf, '# generated\nnameserver 10.0.0.53\nnameserver fd00::53\ndomain corp.example\nsearch a.example b.example\noptions ndots:3 edns0\n');
     const seq: Call[] = [];
     const add = (containerId: string, extra: Partial<Call> = {}, confExtra: Record<string, unknown> = {}): void => {
       seq.push({ command: 'ADD', containerId, conf: confExtra, ...extra });
@@ -158,6 +173,9 @@ describe.skipIf(!haveBinaries)('host-local executable beside the reference', () 
     add('bad6', {}, { ipam: { type: 'host-local', ranges: [[{ subnet: '10.30.0.0/24' }, { subnet: 'fd00::/64' }]] } });
     add('bad7', {}, { ipam: { type: 'host-local' } });
     add('old', {}, { cniVersion: '0.2.0', ipam: { type: 'host-local', ranges: [[{ subnet: '10.40.0.0/24' }], [{ subnet: '10.41.0.0/24' }]] } });
+    add('legacy', {}, {
+      ipam: { type: 'host-local', subnet: '10.60.0.0/24', rangeStart: '10.60.0.10', gateway: '10.60.0.254', resolvConf, routes: [{ dst: '0.0.0.0/0' }] },
+    });
     add('v02', {}, { cniVersion: '0.2.0' });
     add('v03', {}, { cniVersion: '0.3.1' });
     add('v04', {}, { cniVersion: '0.4.0' });
@@ -215,6 +233,7 @@ describe.skipIf(!haveBinaries)('host-local executable beside the reference', () 
     await cni(OURS, { command: 'DEL', containerId: 'probe', conf });
 
     const live = new Set<string>();
+    const given = new Map<string, string[]>();
     const unsure = new Set<string>(); // killed: the runtime must DEL them
     let killed = 0;
     const trials = 120;
@@ -237,7 +256,10 @@ describe.skipIf(!haveBinaries)('host-local executable beside the reference', () 
       }
       const id = `t${i}`;
       const run = await cni(OURS, { command: 'ADD', containerId: id, conf, timeoutMs: delay });
-      if (run.exitCode === 0) live.add(id);
+      if (run.exitCode === 0) {
+        live.add(id);
+        given.set(id, (run.result as { ips: { address: string }[] }).ips.map((ip) => ip.address.split('/')[0]!));
+      }
       else {
         expect(run.exitCode, run.stdout + run.stderr).toBeNull();
         killed++;
@@ -254,16 +276,25 @@ describe.skipIf(!haveBinaries)('host-local executable beside the reference', () 
     for (const [ip, owner] of Object.entries(leases(dir))) expect(owner, ip).toMatch(/^t\d+\r\neth0$/);
 
     // The runtime's recovery: DEL of every attachment whose ADD or DEL failed, then GC.
-    for (const id of unsure) expect((await cni(OURS, { command: 'DEL', containerId: id, conf })).exitCode).toBe(0);
+    for (const id of unsure) {
+      const del = await cni(OURS, { command: 'DEL', containerId: id, conf });
+      expect(del.exitCode, `DEL ${id}: ${del.stdout}${del.stderr}`).toBe(0);
+    }
     const validAttachments = [...live].map((id) => ({ containerID: id, ifname: 'eth0' }));
     const gc = await cni(OURS, { command: 'GC', conf: { ...conf, cniVersion: '1.1.0', 'cni.dev/valid-attachments': validAttachments } });
     expect(gc.exitCode, gc.stdout).toBe(0);
 
-    const owners = Object.values(leases(dir)).map((owner) => owner.split('\r\n')[0]);
+    // Every live attachment still holds exactly the addresses its ADD returned.
+    const stored = leases(dir);
+    for (const id of live) for (const ip of given.get(id)!) expect(stored[ip], `${id} ${ip}`).toBe(`${id}\r\neth0`);
+    const owners = Object.values(stored).map((owner) => owner.split('\r\n')[0]);
     // Two leases (one per range set) for each live attachment, nothing else.
     expect(owners.sort()).toEqual([...live, ...live].sort());
     expect(killed).toBeGreaterThan(30);
-    for (const id of live) expect((await cni(OURS, { command: 'CHECK', containerId: id, conf })).exitCode).toBe(0);
+    for (const id of live) {
+      const check = await cni(OURS, { command: 'CHECK', containerId: id, conf });
+      expect(check.exitCode, `CHECK ${id}: ${check.stdout}${check.stderr}`).toBe(0);
+    }
     // No temporary file of a killed writer survives; only our index is a dot file.
     expect(readdirSync(dir).filter((name) => name.startsWith('.'))).toEqual(['.cni-index']);
   }, 180_000);
