@@ -17,13 +17,32 @@ export {
   NAD_KIND,
   NAD_ANNOTATIONS_KEY,
   toNad,
-  parseNadManifests,
-  loadNadDirectory,
-  nadDirectorySource,
   resolveNadConfig,
   loadNetworkByPathOrName,
 } from './nad.ts';
 export type { NetworkAttachmentDefinition, NadSource, ResolveOptions } from './nad.ts';
+export { parseNadManifests, loadNadDirectory, nadDirectorySource } from './manifests.ts';
 
 export { KubeClient, KubeApiError, kubeconfigOptions, inClusterOptions, SERVICE_ACCOUNT_DIR } from './kube.ts';
 export type { KubeApi, KubeClientOptions, Pod } from './kube.ts';
+
+export { parseMultinetConf, DEFAULTS } from './conf.ts';
+export type { MultinetConf } from './conf.ts';
+
+export {
+  ATTACHMENT_CACHE_KIND,
+  attachmentCachePath,
+  writeAttachmentCache,
+  readAttachmentCache,
+  deleteAttachmentCache,
+  listAttachmentCaches,
+} from './cache.ts';
+export type { AttachmentRecord, CachedAttachment, CacheRead } from './cache.ts';
+
+export { networkStatus } from './status.ts';
+export type { NetworkStatus, StatusInput } from './status.ts';
+
+export { applyDefaultRoute } from './routes.ts';
+
+export { multinet, createMultinet } from './multinet.ts';
+export type { MultinetOptions } from './multinet.ts';

@@ -4,14 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import {
-  loadNadDirectory,
-  loadNetworkByPathOrName,
-  NAD_ANNOTATIONS_KEY,
-  parseNadManifests,
-  resolveNadConfig,
-  type NetworkAttachmentDefinition,
-} from './nad.ts';
+import { loadNadDirectory, parseNadManifests } from './manifests.ts';
+import { loadNetworkByPathOrName, NAD_ANNOTATIONS_KEY, resolveNadConfig, type NetworkAttachmentDefinition } from './nad.ts';
 
 const dirs: string[] = [];
 afterEach(() => {

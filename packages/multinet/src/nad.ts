@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import {
   confFiles,
   confListFromBytes,
@@ -11,7 +10,6 @@ import {
   pluginConfFromBytes,
   type NetworkConfigList,
 } from '@cni/libcni';
-import { parseAllDocuments } from 'yaml';
 import { errorText, MultinetError } from './errors.ts';
 
 /** The API group, version and kind of a NetworkAttachmentDefinition (spec §3.1). */
@@ -66,77 +64,10 @@ export function toNad(value: unknown, source: string): NetworkAttachmentDefiniti
   return value as unknown as NetworkAttachmentDefinition;
 }
 
-/**
- * The NADs of one manifest file: YAML or JSON, one or several documents (`---`), each a NAD, a
- * `List`/`NetworkAttachmentDefinitionList` with `items`, or (JSON) an array of them. Other
- * kinds (a CRD or a pod in the same file) are skipped.
- */
-export function parseNadManifests(text: string, source = 'manifest'): NetworkAttachmentDefinition[] {
-  const found: NetworkAttachmentDefinition[] = [];
-  const visit = (value: unknown, where: string): void => {
-    if (value === null || value === undefined) return;
-    if (Array.isArray(value)) {
-      value.forEach((item, i) => visit(item, `${where}[${i}]`));
-      return;
-    }
-    if (!isRecord(value)) throw new MultinetError(`invalid NetworkAttachmentDefinition in ${where}: not an object`);
-    if (Array.isArray(value.items) && (value.kind === 'List' || value.kind === `${NAD_KIND}List`)) {
-      visit(value.items, `${where}.items`);
-      return;
-    }
-    if (value.kind !== undefined && value.kind !== NAD_KIND) return;
-    found.push(toNad(value, where));
-  };
-  const documents = parseAllDocuments(text);
-  const list = Array.isArray(documents) ? documents : [documents];
-  list.forEach((document, i) => {
-    if (document.errors.length > 0) {
-      throw new MultinetError(`cannot parse ${source}: ${document.errors[0]?.message ?? 'invalid YAML'}`);
-    }
-    visit(document.toJS(), list.length > 1 ? `${source} (document ${i + 1})` : source);
-  });
-  return found;
-}
-
 /** Where NADs come from: the Kubernetes API or a folder of manifests. */
 export interface NadSource {
   /** The NAD `namespace/name`, or undefined when there is none. */
   getNad(namespace: string, name: string): Promise<NetworkAttachmentDefinition | undefined>;
-}
-
-/**
- * NADs from a folder of manifests (`*.yaml`, `*.yml`, `*.json`, read in name order), for
- * runtimes without Kubernetes. A NAD without a namespace is in `defaultNamespace`; a later
- * file's NAD of the same namespace and name replaces an earlier one.
- */
-export function loadNadDirectory(dir: string, defaultNamespace = 'default'): Map<string, NetworkAttachmentDefinition> {
-  const nads = new Map<string, NetworkAttachmentDefinition>();
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((name) => /\.(ya?ml|json)$/u.test(name)).sort();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return nads;
-    throw new MultinetError(`failed to read NAD directory "${dir}": ${errorText(error)}`, { code: 5 });
-  }
-  for (const name of names) {
-    const file = join(dir, name);
-    if (!statSync(file).isFile()) continue;
-    for (const nad of parseNadManifests(readFileSync(file, 'utf8'), file)) {
-      nads.set(`${nad.metadata.namespace ?? defaultNamespace}/${nad.metadata.name}`, nad);
-    }
-  }
-  return nads;
-}
-
-/** A {@link NadSource} over a folder of manifests, read once when first asked. */
-export function nadDirectorySource(dir: string, defaultNamespace = 'default'): NadSource {
-  let nads: Map<string, NetworkAttachmentDefinition> | undefined;
-  return {
-    getNad: async (namespace, name) => {
-      nads ??= loadNadDirectory(dir, defaultNamespace);
-      return nads.get(`${namespace}/${name}`);
-    },
-  };
 }
 
 /** Options of {@link resolveNadConfig}. */
