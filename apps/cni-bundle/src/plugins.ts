@@ -11,6 +11,7 @@ import { macvlan } from '@cni/plugin-macvlan';
 import { portmap } from '@cni/plugin-portmap';
 import { ptp } from '@cni/plugin-ptp';
 import { sample } from '@cni/plugin-sample';
+import { sbr } from '@cni/plugin-sbr';
 import { tap } from '@cni/plugin-tap';
 import { tuning } from '@cni/plugin-tuning';
 
@@ -30,6 +31,7 @@ export const plugins = {
   portmap,
   ptp,
   sample,
+  sbr,
   static: staticIpam,
   tap,
   tuning,
