@@ -5,6 +5,7 @@ import type { CniPlugin } from '@cni/skel';
 import { bandwidth } from '@cni/plugin-bandwidth';
 import { bridge } from '@cni/plugin-bridge';
 import { dummy } from '@cni/plugin-dummy';
+import { firewall } from '@cni/plugin-firewall';
 import { hostDevice } from '@cni/plugin-host-device';
 import { loopback } from '@cni/plugin-loopback';
 import { macvlan } from '@cni/plugin-macvlan';
@@ -24,6 +25,7 @@ export const plugins = {
   bandwidth,
   bridge,
   dummy,
+  firewall,
   'host-device': hostDevice,
   'host-local': hostLocal,
   loopback,

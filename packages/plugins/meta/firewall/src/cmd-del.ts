@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: Apache-2.0
+import type { DelRequest } from '@cni/skel';
+import { getBackend } from './backend.ts';
+import { currentPrevResult, loadConf, resultAddresses } from './net-conf.ts';
+
+/**
+ * DEL: the rules (or zone sources) of prevResult's addresses; without prevResult there is nothing
+ * to name, as upstream. The isolation rules stay: the bridge's other containers use them.
+ */
+export async function cmdDel(request: DelRequest): Promise<void> {
+  const conf = loadConf(request.conf);
+  const addresses = resultAddresses(currentPrevResult(request));
+  if (addresses.length === 0) return;
+  await (await getBackend(conf, request)).del(addresses);
+}

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: Apache-2.0
+import { Iptables, ruleOption, type IpFamily, type IptablesOptions } from '@cni/netfilter';
+import type { FirewallAddress } from './net-conf.ts';
+
+const FILTER = 'filter';
+/** Upstream's chain for the per-container rules, entered first from FORWARD. */
+export const FORWARD_CHAIN = 'CNI-FORWARD';
+/**
+ * Beyond upstream: a chain nothing jumps to, holding one `RETURN` rule per container address whose
+ * comment names the attachment, so that GC knows which addresses belong to attachments that are
+ * gone (upstream's rules name no container).
+ */
+export const OWNERS_CHAIN = 'CNI-FW-OWNERS';
+
+/** The two rules of one address in CNI-FORWARD. */
+export function addressRules(host: string): string[][] {
+  return [
+    ['-d', host, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT'],
+    ['-s', host, '-j', 'ACCEPT'],
+  ];
+}
+
+/** The rule in FORWARD that enters CNI-FORWARD. */
+export function forwardJumpRule(): string[] {
+  return ['-m', 'comment', '--comment', 'CNI firewall plugin rules', '-j', FORWARD_CHAIN];
+}
+
+/** The rule at the top of CNI-FORWARD that enters the admin chain. */
+export function adminJumpRule(adminChain: string): string[] {
+  return ['-m', 'comment', '--comment', 'CNI firewall plugin admin overrides', '-j', adminChain];
+}
+
+/** The comment of an owner record: network, container ID and interface, readable back by {@link parseOwnerComment}. */
+export function ownerComment(network: string, containerId: string, ifName: string): string {
+  return `cni-firewall net=${network} id=${containerId} if=${ifName}`;
+}
+
+/** The attachment an owner comment names, or undefined. */
+export function parseOwnerComment(comment: string | undefined): { network: string; containerId: string; ifName: string } | undefined {
+  const match = comment === undefined ? null : /^cni-firewall net=(\S+) id=(\S+) if=(\S+)$/.exec(comment);
+  return match ? { network: match[1]!, containerId: match[2]!, ifName: match[3]! } : undefined;
+}
+
+/** The attachment a rule set belongs to. */
+export interface Attachment {
+  network: string;
+  containerId: string;
+  ifName: string;
+}
+
+/**
+ * The iptables backend, as upstream's: `FORWARD` → `CNI-FORWARD` (first rule) → the admin chain
+ * (first rule), then per address an ACCEPT of replies to it and of everything from it.
+ */
+export class IptablesFirewall {
+  readonly #options: IptablesOptions;
+
+  constructor(options: IptablesOptions = {}) {
+    this.#options = options;
+  }
+
+  ipt(family: IpFamily): Iptables {
+    return new Iptables(family, this.#options);
+  }
+
+  async #ensureFirst(ipt: Iptables, chain: string, rule: readonly string[]): Promise<void> {
+    if (!(await ipt.exists(FILTER, chain, rule))) await ipt.insert(FILTER, chain, 1, rule);
+  }
+
+  /** ADD: the chains and jumps if missing, the address rules appended once, the owner recorded. */
+  async add(adminChain: string, addresses: readonly FirewallAddress[], owner: Attachment): Promise<void> {
+    for (const family of [4, 6] as const) {
+      const mine = addresses.filter((address) => address.family === family);
+      if (mine.length === 0) continue;
+      const ipt = this.ipt(family);
+      await ipt.ensureChain(FILTER, FORWARD_CHAIN);
+      await ipt.ensureChain(FILTER, adminChain);
+      await this.#ensureFirst(ipt, 'FORWARD', forwardJumpRule());
+      await this.#ensureFirst(ipt, FORWARD_CHAIN, adminJumpRule(adminChain));
+      const written: string[][] = [];
+      try {
+        for (const address of mine) {
+          for (const rule of addressRules(address.host)) {
+            if (await ipt.appendUnique(FILTER, FORWARD_CHAIN, rule)) written.push(rule);
+          }
+        }
+        await ipt.ensureChain(FILTER, OWNERS_CHAIN);
+        for (const address of mine) {
+          await ipt.appendUnique(FILTER, OWNERS_CHAIN, ownerRule(address.host, owner));
+        }
+      } catch (error) {
+        for (const rule of written) await ipt.delete(FILTER, FORWARD_CHAIN, rule).catch(() => {});
+        throw error;
+      }
+    }
+  }
+
+  /** DEL: the address rules and owner records; missing ones are fine (upstream ignores every error). */
+  async del(addresses: readonly FirewallAddress[], owner: Attachment): Promise<void> {
+    for (const address of addresses) {
+      const ipt = this.ipt(address.family);
+      for (const rule of addressRules(address.host)) await ipt.delete(FILTER, FORWARD_CHAIN, rule).catch(() => false);
+      await ipt.delete(FILTER, OWNERS_CHAIN, ownerRule(address.host, owner)).catch(() => false);
+    }
+  }
+
+  /** CHECK: the jumps and each address rule exist. */
+  async check(adminChain: string, addresses: readonly FirewallAddress[]): Promise<void> {
+    for (const family of [4, 6] as const) {
+      const mine = addresses.filter((address) => address.family === family);
+      if (mine.length === 0) continue;
+      const ipt = this.ipt(family);
+      for (const chain of [FORWARD_CHAIN, adminChain]) {
+        if (!(await ipt.chainExists(FILTER, chain))) throw new Error(`chain ${chain} not found in ${ipt.command} table ${FILTER}`);
+      }
+      const expected: [string, string[]][] = [
+        ['FORWARD', forwardJumpRule()],
+        [FORWARD_CHAIN, adminJumpRule(adminChain)],
+        ...mine.flatMap((address) => addressRules(address.host).map((rule): [string, string[]] => [FORWARD_CHAIN, rule])),
+      ];
+      for (const [chain, rule] of expected) {
+        if (!(await ipt.exists(FILTER, chain, rule))) throw new Error(`expected ${chain} rule "${rule.join(' ')}" not found in ${ipt.command}`);
+      }
+    }
+  }
+
+  /**
+   * GC: the rules of `network`'s attachments not in `keep` (`containerID/ifname`), found through
+   * the owner records. Returns the addresses whose rules went.
+   */
+  async gc(network: string, keep: ReadonlySet<string>): Promise<string[]> {
+    const removed: string[] = [];
+    for (const family of [4, 6] as const) {
+      const ipt = this.ipt(family);
+      let listing;
+      try {
+        listing = await ipt.list(FILTER, OWNERS_CHAIN);
+      } catch {
+        continue;
+      }
+      for (const rule of listing.rules) {
+        const owner = parseOwnerComment(ruleOption(rule.spec, '--comment'));
+        const host = ruleOption(rule.spec, '-s');
+        if (!owner || host === undefined || owner.network !== network || keep.has(`${owner.containerId}/${owner.ifName}`)) continue;
+        for (const spec of addressRules(host)) await ipt.delete(FILTER, FORWARD_CHAIN, spec);
+        await ipt.delete(FILTER, OWNERS_CHAIN, rule.spec);
+        removed.push(host);
+      }
+    }
+    return removed;
+  }
+}
+
+function ownerRule(host: string, owner: Attachment): string[] {
+  return ['-s', host, '-m', 'comment', '--comment', ownerComment(owner.network, owner.containerId, owner.ifName), '-j', 'RETURN'];
+}
