@@ -6,7 +6,8 @@ import { execPlugin, readAddressList, readLink, runInProcess, useTestNetns, type
 import { describe, expect, it } from 'vitest';
 import { loopback } from './index.ts';
 
-const BUILT = fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin/loopback', import.meta.url));
+// CNI_BUNDLE_BIN: a copy of dist/bin that a concurrent rebuild cannot wipe.
+const BUILT = `${process.env['CNI_BUNDLE_BIN'] ?? fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin', import.meta.url))}/loopback`;
 const DEBIAN = '/usr/lib/cni/loopback';
 const conf = (cniVersion: string, extra: Record<string, unknown> = {}) => ({ cniVersion, name: 'lo-test', type: 'loopback', ...extra });
 

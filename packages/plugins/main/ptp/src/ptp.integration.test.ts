@@ -17,7 +17,8 @@ import {
 } from '@cni/testkit';
 import { describe, expect, it } from 'vitest';
 
-const BIN = fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin', import.meta.url));
+// CNI_BUNDLE_BIN: a copy of dist/bin that a concurrent rebuild cannot wipe.
+const BIN = process.env['CNI_BUNDLE_BIN'] ?? fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin', import.meta.url));
 const DEBIAN = '/usr/lib/cni';
 
 function netConf(netns: TestNetns, cniVersion: string, extra: Record<string, unknown> = {}, subnets = ['10.77.0.0/24']) {

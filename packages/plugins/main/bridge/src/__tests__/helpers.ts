@@ -8,10 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { execPlugin, type PluginRunOptions, type TestNamespace, type TestNetns } from '@cni/testkit';
 
 /**
- * The bundle's executables, found upwards from this file: the VM tier bundles test files, which
- * moves `import.meta.url` to the bundle's folder.
+ * The bundle's executables, found upwards from this file (the VM tier bundles test files, which
+ * moves `import.meta.url`), or CNI_BUNDLE_BIN: a copy of dist/bin that a concurrent rebuild cannot wipe.
  */
-export const BIN = findUp(dirname(fileURLToPath(import.meta.url)), 'apps/cni-bundle/dist/bin');
+export const BIN = process.env['CNI_BUNDLE_BIN'] ?? findUp(dirname(fileURLToPath(import.meta.url)), 'apps/cni-bundle/dist/bin');
 
 function findUp(from: string, relative: string): string {
   for (let dir = from; ; dir = dirname(dir)) {
