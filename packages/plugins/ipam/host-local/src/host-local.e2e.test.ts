@@ -2,10 +2,11 @@
 // The built executable driven as a runtime drives it, beside Debian's reference binary on the
 // same folders: interop both ways, a differential sequence, concurrency, and SIGKILL at random
 // moments of ADD and DEL.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, type FSWatcher, readdirSync, readFileSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execPlugin, useTempDir, type CniCommand, type PluginRunResult } from '@cni/testkit';
+import { execPlugin, pluginEnv, useTempDir, type CniCommand, type PluginRunResult } from '@cni/testkit';
 import { describe, expect, it } from 'vitest';
 
 // CNI_TEST_HOSTLOCAL_BIN points at another build of ours (a copy kept away from rebuilds).
@@ -226,42 +227,79 @@ describe.skipIf(!haveBinaries)('host-local executable beside the reference', () 
     const dataDir = await useTempDir('hostlocal-faults');
     const dir = join(dataDir, 'net');
     const conf = network(dataDir, { ranges: [[{ subnet: '10.50.0.0/24' }], [{ subnet: 'fd00:50::/120' }]] });
-    // How long a whole ADD takes here, to spread the kills over the process's life.
-    const started = performance.now();
-    await cni(OURS, { command: 'ADD', containerId: 'probe', conf });
-    const duration = performance.now() - started;
-    await cni(OURS, { command: 'DEL', containerId: 'probe', conf });
+    // How long an ADD takes here, four at a time as below, to spread timed kills over its life.
+    const probes = await Promise.all(
+      Array.from({ length: 4 }, async (_, i) => {
+        const started = performance.now();
+        await cni(OURS, { command: 'ADD', containerId: `probe${i}`, conf });
+        return performance.now() - started;
+      }),
+    );
+    for (let i = 0; i < 4; i++) await cni(OURS, { command: 'DEL', containerId: `probe${i}`, conf });
+    const duration = Math.max(...probes);
 
     const live = new Set<string>();
     const given = new Map<string, string[]>();
     const unsure = new Set<string>(); // killed: the runtime must DEL them
     let killed = 0;
-    const trials = 120;
+    const trials = 220;
     let next = 0;
     const random = (seed: number): number => {
       const x = Math.sin(seed * 9301 + 49297) * 233280;
       return x - Math.floor(x);
     };
+    // 20 % of the runs left alone; 45 % killed at a random time of the process's life; 35 %
+    // killed right after the store changes (a temporary file, a lease, the journal; any
+    // process's), a random 0-2 ms later: inside or just after a critical section.
+    const runKilled = (command: 'ADD' | 'DEL', id: string, i: number): Promise<{ code: number | null; stdout: string }> =>
+      new Promise((resolve) => {
+        const child = spawn(OURS, [], {
+          env: pluginEnv({ command, containerId: id, ifName: 'eth0', netns: NETNS, cniPath: '/nonexistent' }),
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stdin.on('error', () => {});
+        child.stdin.end(JSON.stringify(conf));
+        const kill = (): void => void child.kill('SIGKILL');
+        let watcher: FSWatcher | undefined;
+        let timer: NodeJS.Timeout | undefined;
+        const strategy = random(i + 3000);
+        if (strategy < 0.2) {
+          // Left alone: the attachments that live on.
+        } else if (strategy < 0.65) {
+          timer = setTimeout(kill, Math.max(1, Math.round(random(i) * duration * 1.3)));
+        } else {
+          watcher = watch(dir, () => {
+            watcher?.close();
+            timer = setTimeout(kill, Math.floor(random(i + 4000) * 3));
+          });
+        }
+        child.on('close', (code) => {
+          watcher?.close();
+          clearTimeout(timer);
+          resolve({ code, stdout });
+        });
+      });
     const trial = async (i: number): Promise<void> => {
-      const delay = Math.max(1, Math.round(random(i) * duration * 1.2));
       const victims = [...live];
-      if (victims.length > 0 && random(i + 1000) < 0.35) {
+      if (victims.length > 0 && random(i + 1000) < 0.15) {
         const id = victims[Math.floor(random(i + 2000) * victims.length)]!;
         live.delete(id);
-        const run = await cni(OURS, { command: 'DEL', containerId: id, conf, timeoutMs: delay });
-        if (run.exitCode === 0) return;
+        const run = await runKilled('DEL', id, i);
+        if (run.code === 0) return;
+        expect(run.code, run.stdout).toBeNull();
         killed++;
         unsure.add(id);
         return;
       }
       const id = `t${i}`;
-      const run = await cni(OURS, { command: 'ADD', containerId: id, conf, timeoutMs: delay });
-      if (run.exitCode === 0) {
+      const run = await runKilled('ADD', id, i);
+      if (run.code === 0) {
         live.add(id);
-        given.set(id, (run.result as { ips: { address: string }[] }).ips.map((ip) => ip.address.split('/')[0]!));
-      }
-      else {
-        expect(run.exitCode, run.stdout + run.stderr).toBeNull();
+        given.set(id, (JSON.parse(run.stdout) as { ips: { address: string }[] }).ips.map((ip) => ip.address.split('/')[0]!));
+      } else {
+        expect(run.code, run.stdout).toBeNull();
         killed++;
         unsure.add(id);
       }
@@ -273,7 +311,18 @@ describe.skipIf(!haveBinaries)('host-local executable beside the reference', () 
       }),
     );
     // Whatever the kills left, the store reads: every lease file whole.
-    for (const [ip, owner] of Object.entries(leases(dir))) expect(owner, ip).toMatch(/^t\d+\r\neth0$/);
+    const left = leases(dir);
+    for (const [ip, owner] of Object.entries(left)) expect(owner, ip).toMatch(/^t\d+\r\neth0$/);
+    // The kills landed on both sides of the reservations: some killed ADDs had reserved, some not.
+    const owners0 = new Set(Object.values(left).map((owner) => owner.split('\r\n')[0]));
+    const killedAdds = [...unsure].filter((id) => !given.has(id));
+    const reservedBeforeKill = killedAdds.filter((id) => owners0.has(id)).length;
+    console.log(
+      `fault injection: ${trials} trials, ${killed} killed (${killedAdds.length} ADD), ` +
+        `${reservedBeforeKill} killed ADDs had reserved, ${killedAdds.length - reservedBeforeKill} had not`,
+    );
+    expect(reservedBeforeKill).toBeGreaterThan(0);
+    expect(killedAdds.length - reservedBeforeKill).toBeGreaterThan(0);
 
     // The runtime's recovery: DEL of every attachment whose ADD or DEL failed, then GC.
     for (const id of unsure) {
@@ -290,7 +339,8 @@ describe.skipIf(!haveBinaries)('host-local executable beside the reference', () 
     const owners = Object.values(stored).map((owner) => owner.split('\r\n')[0]);
     // Two leases (one per range set) for each live attachment, nothing else.
     expect(owners.sort()).toEqual([...live, ...live].sort());
-    expect(killed).toBeGreaterThan(30);
+    expect(killed).toBeGreaterThanOrEqual(60);
+    expect(live.size).toBeGreaterThanOrEqual(5);
     for (const id of live) {
       const check = await cni(OURS, { command: 'CHECK', containerId: id, conf });
       expect(check.exitCode, `CHECK ${id}: ${check.stdout}${check.stderr}`).toBe(0);
