@@ -50,7 +50,8 @@ const podnet = (netns: TestNetns) => ({
       isGateway: true,
       ipam: { type: 'host-local', dataDir: join(netns.dir, 'ipam'), ranges: [[{ subnet: '10.77.0.0/24' }]], routes: [{ dst: '0.0.0.0/0' }] },
     },
-    { type: 'tuning', capabilities: { mac: true } },
+    // dataDir: tuning keeps its backups in the test's folder, not the machine's /run/cni/tuning.
+    { type: 'tuning', capabilities: { mac: true }, dataDir: join(netns.dir, 'tuning') },
   ],
 });
 
