@@ -46,3 +46,14 @@ export { applyDefaultRoute } from './routes.ts';
 
 export { multinet, createMultinet } from './multinet.ts';
 export type { MultinetOptions } from './multinet.ts';
+
+export {
+  MULTINET_CONFLIST,
+  INSTALLER_DEFAULTS,
+  findPrimaryConfig,
+  buildMultinetConfList,
+  installMultinetConfig,
+  serviceAccountKubeconfig,
+  runInstaller,
+} from './install.ts';
+export type { InstallOptions } from './install.ts';
