@@ -20,6 +20,15 @@ describe.skipIf(process.getuid?.() !== 0)('bridge lifecycle on the host kernel',
     expect((await runBridge(netns, { command: 'DEL', containerId: 'gone1', conf: { ...conf }, netns: '' })).error).toBeUndefined();
   });
 
+  it('refuses ADD into a namespace that does not exist with code 3, making no bridge', async () => {
+    const netns = await useTestNetns();
+    const before = await netns.snapshot();
+    const r = await runBridge(netns, { command: 'ADD', netns: '/var/run/netns/cnitest-absent', conf: netConf(netns, '1.1.0', { isGateway: true }) });
+    expect(r.error).toEqual({ code: 3, msg: 'failed to open netns "/var/run/netns/cnitest-absent": no such file or directory' });
+    expect(leases(netns)).toEqual([]);
+    await netns.expectNoLeaks(before);
+  });
+
   it('removes what a failed ADD made: the container already has the interface', async () => {
     const netns = await useTestNetns();
     await netns.execHost(['ip', 'link', 'add', 'cni0', 'type', 'bridge']);

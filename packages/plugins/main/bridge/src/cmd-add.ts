@@ -88,6 +88,8 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   let container: Netlink | undefined;
   const undo: (() => Promise<unknown>)[] = [];
   try {
+    // The sandbox first: a request for a namespace that does not exist makes no bridge.
+    container = await openSandbox(request.netns);
     let bridge = await ensureBridge(host, {
       name: conf.bridge,
       mtu: conf.mtu,
@@ -96,7 +98,6 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
     }).catch((error: unknown) => {
       throw new Error(`failed to create bridge "${conf.bridge}": ${(error as Error).message}`, { cause: error });
     });
-    container = await openSandbox(request.netns);
 
     const veth = await setupVeth(host, container, {
       netns: request.netns,
