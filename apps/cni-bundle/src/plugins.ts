@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { hostLocal } from '@cni/ipam-hostlocal';
 import { staticIpam } from '@cni/ipam-static';
+import { multinet } from '@cni/multinet';
 import type { CniPlugin } from '@cni/skel';
 import { bandwidth } from '@cni/plugin-bandwidth';
 import { bridge } from '@cni/plugin-bridge';
@@ -30,6 +31,7 @@ export const plugins = {
   'host-local': hostLocal,
   loopback,
   macvlan,
+  multinet,
   portmap,
   ptp,
   sample,

@@ -551,7 +551,6 @@ export function createMultinet<P = never>(options: MultinetOptions<P> = {}): Cni
   return definePlugin({
     name: 'multinet',
     versions: ALL_SPEC_VERSIONS,
-    about: 'CNI multinet plugin: the default network plus the NetworkAttachmentDefinitions a pod selects',
     add: (request) => withSession(request, options, add),
     del: (request) => withSession(request, options, del),
     check: (request) => withSession(request, options, check),
