@@ -126,6 +126,10 @@ export class DiskStore {
   #mustRescan = false;
   #pending: string[] = [];
   #journalLines = 0;
+  // last_reserved_ip.N as this process last wrote them. Upstream rewrites them in place, which
+  // does not move the folder's stamp, but only together with a new lease, which does: while the
+  // stamp is ours, so are they.
+  #lastReserved = new Map<string, IpAddress>();
   #leases = new Map<string, Lease>();
   #byOwner = new Map<string, Set<string>>();
 
@@ -209,6 +213,7 @@ export class DiskStore {
       this.#fresh = true;
       return;
     }
+    this.#lastReserved.clear();
     if (!this.#mustRescan && this.#loadJournal(stamp)) {
       this.#stamp = stamp;
       this.#fresh = true;
@@ -221,6 +226,7 @@ export class DiskStore {
 
   // The index may miss a change: read the folder at the next look.
   #invalidate(): void {
+    this.#lastReserved.clear();
     this.#stamp = undefined;
     this.#fresh = false;
     this.#mustRescan = true;
@@ -302,6 +308,7 @@ export class DiskStore {
   }
 
   #rescan(): void {
+    this.#lastReserved.clear();
     this.#leases.clear();
     this.#byOwner.clear();
     for (const entry of readdirSync(this.dir, { withFileTypes: true })) {
@@ -402,12 +409,17 @@ export class DiskStore {
     // Rewritten in place, as upstream does, with one write: readers hold the lock, and a crash
     // between truncation and write leaves an empty file, which only restarts the round robin.
     writeFileSync(join(this.dir, `${LAST_RESERVED_PREFIX}${rangeId}`), file, { mode: 0o600 });
+    this.#lastReserved.set(rangeId, ip);
     this.#dirty = true;
     return true;
   }
 
   /** The address last reserved in range set `rangeId`, or undefined (no file, or not an address). */
   lastReservedIp(rangeId: string): IpAddress | undefined {
+    this.#assertHeld();
+    this.#sync();
+    const known = this.#lastReserved.get(rangeId);
+    if (known !== undefined) return known;
     try {
       return tryParseIp(readFileSync(join(this.dir, `${LAST_RESERVED_PREFIX}${rangeId}`), 'utf8'));
     } catch (error) {
