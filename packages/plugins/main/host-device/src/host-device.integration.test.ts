@@ -21,7 +21,8 @@ import { describe, expect, it } from 'vitest';
 import { FAKE, makeFakeSysfs } from './fake-sysfs.fixture.ts';
 import { createHostDevice } from './index.ts';
 
-const BUNDLE = fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin', import.meta.url));
+// CNI_BUNDLE_BIN: a copy of dist/bin that a concurrent rebuild cannot wipe.
+const BUNDLE = process.env['CNI_BUNDLE_BIN'] ?? fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin', import.meta.url));
 const BUILT = `${BUNDLE}/host-device`;
 const DEBIAN = '/usr/lib/cni/host-device';
 const PEER = '198.51.100.1';

@@ -5,12 +5,15 @@ import { runPlugin } from '@cni/skel';
 import { ALL_SPEC_VERSIONS, specVersionHas, toCurrentResult, type Result, type ResultV100 } from '@cni/spec';
 import {
   addVethPair,
+  createNetns,
+  deleteNetns,
   execPlugin,
   readAddressList,
   readAddresses,
   readLink,
   readRoutes,
   readSysctl,
+  registerTeardown,
   runInProcess,
   useTestNetns,
   type PluginRunOptions,
@@ -19,7 +22,8 @@ import {
 import { describe, expect, it } from 'vitest';
 import { macvlan } from './index.ts';
 
-const BUNDLE = fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin', import.meta.url));
+// CNI_BUNDLE_BIN: a copy of dist/bin that a concurrent rebuild cannot wipe.
+const BUNDLE = process.env['CNI_BUNDLE_BIN'] ?? fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin', import.meta.url));
 const BUILT = `${BUNDLE}/macvlan`;
 const DEBIAN = '/usr/lib/cni/macvlan';
 const WORLD = '192.0.2.254';
@@ -142,6 +146,28 @@ describe.skipIf(process.getuid?.() !== 0)('macvlan on the host kernel', () => {
     const checked = await exec(netns, { command: 'CHECK', conf: conf(netns, '1.1.0', { mode: other, prevResult: added.result }) });
     expect(checked.error?.msg).toBe(`container macvlan mode ${mode} does not match expected value: ${other}`);
     expect((await exec(netns, { command: 'DEL', conf: conf(netns, '1.1.0', { mode }) })).exitCode).toBe(0);
+  });
+
+  // What the modes mean on the wire: macvlans of one master reach each other only in bridge mode
+  // (vepa sends the frame out to the master's peer, which does not reflect it; private drops it),
+  // and reach the peer beyond the master in every mode.
+  it.each([
+    ['bridge', true],
+    ['private', false],
+    ['vepa', false],
+  ] as const)('in %s mode, two containers on one master reach each other: %s', async (mode, reachable) => {
+    const netns = await useTestNetns({ defaultRoute: true });
+    const second = await createNetns(`${netns.host.name.slice(0, -2)}-c2`);
+    registerTeardown(() => deleteNetns(second));
+    const ipam = (address: string) => ({ type: 'static', addresses: [{ address }] });
+    const first = await exec(netns, { command: 'ADD', containerId: 'one', conf: conf(netns, '1.1.0', { mode, ipam: ipam('192.0.2.51/24') }) });
+    const other = await exec(netns, { command: 'ADD', containerId: 'two', netns: second.path, conf: conf(netns, '1.1.0', { mode, ipam: ipam('192.0.2.52/24') }) });
+    expect(first.error).toBeUndefined();
+    expect(other.error).toBeUndefined();
+    expect((await netns.execContainer(['ping', '-c', '1', '-W', '2', WORLD])).exitCode).toBe(0);
+    const ping = await netns.execContainer(['ping', '-c', '1', '-W', '1', '192.0.2.52'], { allowFailure: true });
+    expect(ping.exitCode === 0).toBe(reachable);
+    expect((await exec(netns, { command: 'DEL', containerId: 'two', netns: second.path, conf: conf(netns, '1.1.0', { mode }) })).exitCode).toBe(0);
   });
 
   it('sets the MTU within the master, and refuses one above it leaving nothing', async () => {
@@ -270,6 +296,8 @@ describe.skipIf(process.getuid?.() !== 0)('macvlan on the host kernel', () => {
     expect(added.error).toBeUndefined();
     await netns.execHost(['ip', 'link', 'del', 'uplink0']);
     expect(await readLink(netns.container, 'eth0')).toBeUndefined();
+    const checked = await exec(netns, { command: 'CHECK', conf: conf(netns, '1.1.0', { prevResult: added.result }) });
+    expect(checked.error).toEqual({ code: 999, msg: 'failed to lookup master "uplink0": link not found' });
     expect((await exec(netns, { command: 'DEL', conf: conf(netns, '1.1.0') })).exitCode).toBe(0);
     expect(leases(netns)).toEqual([]);
   });
@@ -298,12 +326,16 @@ describe.skipIf(process.getuid?.() !== 0)('macvlan on the host kernel', () => {
   // Debian's v1.1.1 macvlan is the reference up to 1.0.0 for master, mode, mtu and mac (not
   // linkInContainer nor bcqueuelen). The same configuration through both, static IPAM from each
   // side's own CNI_PATH: the result apart from MACs and namespace paths, and the container state.
-  describe.each(['0.3.0', '0.3.1', '0.4.0', '1.0.0'])("[%s] against Debian's macvlan", (version) => {
-    it.each([
-      { mode: 'bridge' },
-      { mode: 'private', mtu: 1400 },
-      { mode: 'vepa', mac: '0e:00:00:00:00:0a' },
-    ])('gives the same result and container state for %j', async (extra) => {
+  // Every key at 1.0.0, the default mode in each older version that has the same result layout.
+  describe.each([
+    ['0.3.0', { mode: 'bridge' }],
+    ['0.3.1', { mode: 'bridge' }],
+    ['0.4.0', { mode: 'bridge' }],
+    ['1.0.0', { mode: 'bridge' }],
+    ['1.0.0', { mode: 'private', mtu: 1400 }],
+    ['1.0.0', { mode: 'vepa', mac: '0e:00:00:00:00:0a' }],
+  ] as const)("[%s] against Debian's macvlan", (version, extra) => {
+    it(`gives the same result and container state for ${JSON.stringify(extra)}`, async () => {
       const ours = await useTestNetns({ defaultRoute: true });
       const theirs = await useTestNetns({ defaultRoute: true });
       const config = {

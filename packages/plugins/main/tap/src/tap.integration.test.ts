@@ -7,7 +7,8 @@ import { addBridge, addVethPair, execPlugin, readAddressList, readLink, readLink
 import { describe, expect, it } from 'vitest';
 import { createTapWithLabel } from './selinux.ts';
 
-const BUNDLE = fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin', import.meta.url));
+// CNI_BUNDLE_BIN: a copy of dist/bin that a concurrent rebuild cannot wipe.
+const BUNDLE = process.env['CNI_BUNDLE_BIN'] ?? fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin', import.meta.url));
 const BUILT = `${BUNDLE}/tap`;
 const staticIpam = { type: 'static', addresses: [{ address: '198.51.100.10/24', gateway: '198.51.100.1' }], routes: [{ dst: '0.0.0.0/0' }] };
 const conf = (cniVersion: string, extra: Record<string, unknown> = {}) => ({ cniVersion, name: 'tap-test', type: 'tap', ipam: staticIpam, ...extra });
