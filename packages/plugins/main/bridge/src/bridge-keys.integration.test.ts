@@ -2,9 +2,11 @@
 // One test (or more) per configuration key of the bridge plugin, each through the built executable
 // in the test's own namespaces, checked with iproute2, nft and iptables-save, and with traffic where
 // it says something.
-import { readAddressList, readIptablesSave, readLink, readLinks, readNftRuleset, readRoutes, useTestNetns, type TestNetns } from '@cni/testkit';
+import { execPlugin, readAddressList, readIptablesSave, readLink, readLinks, readNftRuleset, readRoutes, useTestNetns, type TestNetns } from '@cni/testkit';
 import { describe, expect, it } from 'vitest';
-import { STAYS, leases, netConf, runBridge } from './__tests__/helpers.ts';
+import { STAYS, leases, netConf, bridgeRunner } from './__tests__/helpers.ts';
+
+const runBridge = bridgeRunner(execPlugin);
 
 async function hostPort(netns: TestNetns) {
   return (await readLinks(netns.host)).find((link) => link.ifname.startsWith('veth'))!;

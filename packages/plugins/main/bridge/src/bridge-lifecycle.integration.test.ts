@@ -3,7 +3,9 @@
 // side by side with ours.
 import { execPlugin, readAddressList, readIptablesSave, readLink, readLinks, readNftRuleset, readRoutes, useTestNetns, type TestNetns } from '@cni/testkit';
 import { describe, expect, it } from 'vitest';
-import { DEBIAN, leases, netConf, normaliseResult, runBridge } from './__tests__/helpers.ts';
+import { DEBIAN, leases, netConf, normaliseResult, bridgeRunner } from './__tests__/helpers.ts';
+
+const runBridge = bridgeRunner(execPlugin);
 
 const ports = async (netns: TestNetns) => (await readLinks(netns.host)).filter((link) => link.ifname.startsWith('veth'));
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 import { ALL_SPEC_VERSIONS, specVersionHas } from '@cni/spec';
-import { readAddressList, readLink, readLinks, readRoutes, useTestNetns, type TestNetns } from '@cni/testkit';
+import { execPlugin, readAddressList, readLink, readLinks, readRoutes, useTestNetns, type TestNetns } from '@cni/testkit';
 import { describe, expect, it } from 'vitest';
-import { MAC, STAYS, leases, netConf, runBridge } from './__tests__/helpers.ts';
+import { MAC, STAYS, leases, netConf, bridgeRunner } from './__tests__/helpers.ts';
+
+const runBridge = bridgeRunner(execPlugin);
 
 function expectResultShape(version: string, result: unknown, netns: TestNetns): void {
   if (version === '0.1.0' || version === '0.2.0') {

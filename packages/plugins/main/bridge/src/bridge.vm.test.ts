@@ -3,9 +3,11 @@
 // kernel. Its image has no `bridge` program, so port VLANs are read through @cni/netlink's
 // RTM_GETLINK dump (AF_BRIDGE, RTEXT_FILTER_BRVLAN), and VLAN separation is proven with traffic.
 import { openNetlink } from '@cni/netlink';
-import { readAddressList, readLink, readLinks, useTestNetns, type TestNetns } from '@cni/testkit';
+import { execPlugin, readAddressList, readLink, readLinks, useTestNetns, type TestNetns } from '@cni/testkit';
 import { describe, expect, it } from 'vitest';
-import { netConf, runBridge } from './__tests__/helpers.ts';
+import { netConf, bridgeRunner } from './__tests__/helpers.ts';
+
+const runBridge = bridgeRunner(execPlugin);
 
 async function portVlans(netns: TestNetns, bridge = 'cni0') {
   const nl = await openNetlink({ netns: netns.host.path });

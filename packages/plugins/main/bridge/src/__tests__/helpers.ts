@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Shared by the bridge kernel tests: the built executable run as a runtime runs it, in the test's
 // host namespace, with host-local from the bundle as IPAM and its leases in the test's folder.
+// Only test files may import @cni/testkit (scripts/lint.mjs): they hand its execPlugin in.
 import { existsSync, readdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execPlugin, type PluginRunOptions, type TestNamespace, type TestNetns } from '@cni/testkit';
 
 /**
  * The bundle's executables, found upwards from this file (the VM tier bundles test files, which
@@ -28,7 +28,7 @@ export const DEBIAN = '/usr/lib/cni';
 export const STAYS = [/"cni0"/, /cni0/, /nftTables: ip6? nat$/, /nftTables: inet cni_plugins_masquerade$/, /nftTables: bridge nat$/, /iptables.* nat/];
 
 /** A bridge plugin configuration with host-local on `subnets` (each its own range set). */
-export function netConf(netns: TestNetns, cniVersion: string, extra: Record<string, unknown> = {}, subnets = ['10.88.0.0/24']) {
+export function netConf(netns: Pick<Namespaces, 'dir'>, cniVersion: string, extra: Record<string, unknown> = {}, subnets = ['10.88.0.0/24']) {
   return {
     cniVersion,
     name: 'brnet',
@@ -38,14 +38,44 @@ export function netConf(netns: TestNetns, cniVersion: string, extra: Record<stri
   };
 }
 
-/** Runs the built bridge in `netns.host` for the container `container` (the test's own by default). */
-export function runBridge(netns: TestNetns, options: Omit<PluginRunOptions, 'hostNetns'> & { container?: TestNamespace }) {
-  const { container, ...rest } = options;
-  return execPlugin(`${BIN}/bridge`, { netns: container ?? netns.container, hostNetns: netns.host, cniPath: BIN, ...rest });
+/** A namespace as @cni/testkit makes it. */
+interface Namespace {
+  readonly name: string;
+  readonly path: string;
+}
+
+/** The parts of @cni/testkit's TestNetns these helpers use. */
+interface Namespaces {
+  readonly host: Namespace;
+  readonly container: Namespace;
+  readonly dir: string;
+}
+
+/** A plugin run's options as @cni/testkit's `execPlugin` takes them. */
+interface RunOptions {
+  command: 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS' | 'VERSION';
+  netns?: string | Namespace;
+  hostNetns?: Namespace;
+  cniPath?: string;
+  containerId?: string;
+  ifName?: string;
+  args?: string;
+  conf?: unknown;
+}
+
+/**
+ * A runner of the built bridge in `netns.host` for the test's container (or `container`), with
+ * the bundle in CNI_PATH: `const runBridge = bridgeRunner(execPlugin)`.
+ */
+export function bridgeRunner<R>(exec: (path: string, options: RunOptions) => Promise<R>) {
+  return (netns: Namespaces, options: Omit<RunOptions, 'hostNetns'> & { container?: Namespace }): Promise<R> => {
+    const { container, ...rest } = options;
+    return exec(`${BIN}/bridge`, { netns: container ?? netns.container, hostNetns: netns.host, cniPath: BIN, ...rest });
+  };
 }
 
 /** The addresses host-local holds leases for in the test's folder. */
-export function leases(netns: TestNetns, network = 'brnet'): string[] {
+export function leases(netns: Pick<Namespaces, 'dir'>, network = 'brnet'): string[] {
   const dir = `${netns.dir}/${network}`;
   return existsSync(dir) ? readdirSync(dir).filter((file) => isIP(file) !== 0).sort() : [];
 }
