@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execPlugin, pluginEnv, useTempDir, type CniCommand, type PluginRunResult } from '@cni/testkit';
 import { describe, expect, it } from 'vitest';
+import { HostLocalAllocator } from './allocator.ts';
+import { canonicalizeRangeSet } from './range-set.ts';
+import { DiskStore } from './store.ts';
 
 // CNI_TEST_HOSTLOCAL_BIN points at another build of ours (a copy kept away from rebuilds).
 const OURS = process.env['CNI_TEST_HOSTLOCAL_BIN'] ?? fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin/host-local', import.meta.url));
@@ -128,6 +131,38 @@ describe.skipIf(!haveBinaries)('host-local executable beside the reference', () 
     expect((await cni(OURS, { command: 'DEL', containerId: 'legacy', conf })).exitCode).toBe(0);
     expect((await cni(REFERENCE, { command: 'DEL', containerId: 'c', conf })).exitCode).toBe(0);
     expect(leases(dir)).toEqual({});
+  });
+
+  it('keeps a long-lived in-process index right while the reference writes the same folder', async () => {
+    const dataDir = await useTempDir('hostlocal-longlived');
+    const conf = network(dataDir, { ranges: [[{ subnet: '10.70.0.0/29' }]] });
+    const ranges = [canonicalizeRangeSet([{ subnet: '10.70.0.0/29' }])];
+    const store = DiskStore.open(dataDir, 'net');
+    try {
+      const allocator = new HostLocalAllocator(store);
+      expect((await allocator.allocate(ranges, [], 'mine1', 'eth0'))[0]!.address).toBe('10.70.0.2/29');
+      // The reference takes the next address between two of our calls...
+      expect(ipOf(await cni(REFERENCE, { command: 'ADD', containerId: 'go1', conf }))).toBe('10.70.0.3/29');
+      // ...which our index learns: the round robin goes on after it, a duplicate is refused.
+      expect((await allocator.allocate(ranges, [], 'mine2', 'eth0'))[0]!.address).toBe('10.70.0.4/29');
+      await expect(allocator.allocate(ranges, [], 'go1', 'eth0')).rejects.toThrow('10.70.0.3 has been allocated to go1');
+      // The reference releases ours; we release the reference's.
+      expect((await cni(REFERENCE, { command: 'DEL', containerId: 'mine1', conf })).exitCode).toBe(0);
+      expect(await allocator.owned('mine1', 'eth0')).toEqual([]);
+      expect((await allocator.release('go1', 'eth0')).map((lease) => lease.file)).toEqual(['10.70.0.3']);
+      // Filled up by both, no address twice.
+      const got = [
+        ...(await allocator.allocate(ranges, [], 'mine3', 'eth0')).map((a) => a.ip.toString()),
+        ipOf(await cni(REFERENCE, { command: 'ADD', containerId: 'go2', conf })).split('/')[0]!,
+        ...(await allocator.allocate(ranges, [], 'mine4', 'eth0')).map((a) => a.ip.toString()),
+        ipOf(await cni(REFERENCE, { command: 'ADD', containerId: 'go3', conf })).split('/')[0]!,
+      ];
+      expect(new Set([...got, '10.70.0.4']).size).toBe(5);
+      await expect(allocator.allocate(ranges, [], 'mine5', 'eth0')).rejects.toThrow('no IP addresses available in range set: 10.70.0.1-10.70.0.6');
+      expect(Object.keys(leases(join(dataDir, 'net')))).toHaveLength(5);
+    } finally {
+      store.close();
+    }
   });
 
   it('answers a sequence of requests as the reference does (results, error codes and texts, store)', async () => {
