@@ -94,3 +94,13 @@ describe('install', () => {
     expect(allowed('network-attachment-definitions', 'list')).toBe(true);
   });
 });
+
+describe('docs/multinet.md', () => {
+  it('carries the package\'s install manifests as they are', () => {
+    const docs = readFileSync(new URL('../../../docs/multinet.md', import.meta.url), 'utf8');
+    for (const file of ['network-attachment-definition-crd.yaml', 'multinet-daemonset.yaml']) {
+      const manifest = readFileSync(new URL(`../manifests/${file}`, import.meta.url), 'utf8');
+      expect(docs).toContain(`### \`manifests/${file}\`\n\n\`\`\`yaml\n${manifest}\`\`\``);
+    }
+  });
+});
