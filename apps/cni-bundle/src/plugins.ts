@@ -8,6 +8,7 @@ import { bridge } from '@cni/plugin-bridge';
 import { dummy } from '@cni/plugin-dummy';
 import { firewall } from '@cni/plugin-firewall';
 import { hostDevice } from '@cni/plugin-host-device';
+import { ipvlan } from '@cni/plugin-ipvlan';
 import { loopback } from '@cni/plugin-loopback';
 import { macvlan } from '@cni/plugin-macvlan';
 import { portmap } from '@cni/plugin-portmap';
@@ -29,6 +30,7 @@ export const plugins = {
   firewall,
   'host-device': hostDevice,
   'host-local': hostLocal,
+  ipvlan,
   loopback,
   macvlan,
   multinet,

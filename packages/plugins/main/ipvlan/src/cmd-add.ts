@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+import { randomBytes } from 'node:crypto';
+import { configureIface, ipamAdd, ipamDel } from '@cni/ipam';
+import { NetlinkError, type Netlink } from '@cni/netlink';
+import { writeSysctl } from '@cni/netns';
+import type { AddRequest } from '@cni/skel';
+import { CNI_ERROR_CODES, CniError, type InterfaceV100, type Result, type ResultV100 } from '@cni/spec';
+import { resolveMaster } from './internal/master.ts';
+import { messageOf, openSandbox } from './internal/sandbox.ts';
+import { loadConf, type IpvlanNetConf } from './net-conf.ts';
+
+/**
+ * Create the ipvlan under a random name straight inside the container (a kernel bug makes a name
+ * that exists on the host collide otherwise), then rename it to `ifName` there.
+ */
+export async function createIpvlan(conf: IpvlanNetConf, ifName: string, netns: string, container: Netlink): Promise<InterfaceV100> {
+  const master = await resolveMaster(conf, netns);
+  const tmpName = `ipv${randomBytes(4).toString('hex')}`;
+  try {
+    const spec = {
+      kind: 'ipvlan' as const,
+      name: tmpName,
+      parentIndex: master.link.index,
+      mode: conf.mode,
+      ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
+    };
+    try {
+      // With the master in the container the link is made there; otherwise on the host handle and
+      // placed in the container by IFLA_NET_NS_FD, so it never shows on the host.
+      await master.nl.link.add(conf.linkInContainer ? spec : { ...spec, netns });
+    } catch (error) {
+      if (NetlinkError.isInstance(error) && error.tag === 'Busy') {
+        // The master already has another receive handler: a macvlan, a bridge or a bond.
+        throw new CniError(
+          CNI_ERROR_CODES.INTERNAL,
+          `failed to create ipvlan: master "${master.name}" is already used by a macvlan, bridge or bond (the kernel allows one of them per master, not ipvlan beside them)`,
+          { cause: error },
+        );
+      }
+      throw new Error(`failed to create ipvlan on master "${master.name}": ${messageOf(error)}`, { cause: error });
+    }
+  } finally {
+    master.nl.close();
+  }
+  try {
+    await container.link.setName({ name: tmpName }, ifName);
+  } catch (error) {
+    await container.link.del({ name: tmpName }).catch(() => undefined);
+    throw new Error(`failed to rename ipvlan to "${ifName}": ${messageOf(error)}`, { cause: error });
+  }
+  const link = await container.link.get({ name: ifName });
+  return { name: ifName, mac: link.mac ?? '', sandbox: netns };
+}
+
+/**
+ * ADD: an ipvlan on the master, inside the container as CNI_IFNAME, with the IPAM plugin's
+ * addresses and routes, or prevResult's when chained without IPAM. The result's DNS is the
+ * configuration's (upstream drops IPAM's). A failure after the link exists removes the link and
+ * releases the lease before the error is returned.
+ */
+export async function cmdAdd(request: AddRequest): Promise<Result> {
+  const conf = loadConf(request.conf, request.prevResult, request.netns);
+  const fromPrevious = conf.ipamType === '' && (conf.chained?.ips ?? []).length > 0;
+  if (conf.ipamType === '' && !fromPrevious) {
+    throw new CniError(
+      CNI_ERROR_CODES.INVALID_NETWORK_CONFIG,
+      'ipvlan needs an IPAM configuration unless chained after a plugin whose result has addresses',
+      { details: `ipam: ${JSON.stringify(request.conf.ipam ?? null)}, prevResult ${conf.chained ? 'has no addresses' : 'absent'}` },
+    );
+  }
+  const container = await openSandbox(request.netns);
+  try {
+    const iface = await createIpvlan(conf, request.ifName, request.netns, container);
+    let leased = false;
+    try {
+      let source: ResultV100;
+      if (fromPrevious) {
+        source = conf.chained!;
+      } else {
+        source = await ipamAdd(request);
+        leased = true;
+      }
+      const result: ResultV100 = {
+        cniVersion: '1.1.0',
+        interfaces: [iface],
+        // All addresses belong to the ipvlan interface.
+        ips: (source.ips ?? []).map((ip) => ({ ...ip, interface: 0 })),
+        ...(source.routes === undefined ? {} : { routes: source.routes }),
+      };
+      for (const key of [`net/ipv4/conf/${request.ifName}/arp_notify`, `net/ipv6/conf/${request.ifName}/ndisc_notify`]) {
+        try {
+          writeSysctl(key, '1', { netns: request.netns });
+        } catch {
+          // Upstream ignores these too: IPv6 may be off in the container.
+        }
+      }
+      await configureIface(request.ifName, result, { netns: request.netns });
+      if (conf.dns !== undefined) result.dns = conf.dns;
+      return result;
+    } catch (error) {
+      // Invoke IPAM DEL and delete the link to avoid an address and a link leak.
+      if (leased) await ipamDel(request).catch(() => undefined);
+      await container.link.del({ name: request.ifName }).catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    container.close();
+  }
+}
