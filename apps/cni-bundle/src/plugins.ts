@@ -17,6 +17,7 @@ import { sample } from '@cni/plugin-sample';
 import { sbr } from '@cni/plugin-sbr';
 import { tap } from '@cni/plugin-tap';
 import { tuning } from '@cni/plugin-tuning';
+import { vlan } from '@cni/plugin-vlan';
 
 /**
  * Every plugin the bundle ships, by executable name (upstream's: `host-local`, not `hostLocal`).
@@ -41,6 +42,7 @@ export const plugins = {
   static: staticIpam,
   tap,
   tuning,
+  vlan,
 } satisfies Record<string, CniPlugin>;
 
 /** The name of a plugin the bundle ships. */

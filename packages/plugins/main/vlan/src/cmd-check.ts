@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: Apache-2.0
+import { ipamCheck } from '@cni/ipam';
+import type { CheckRequest } from '@cni/skel';
+import { containerInterface } from './internal/container-iface.ts';
+import { resolveMaster } from './internal/master.ts';
+import { openSandbox } from './internal/sandbox.ts';
+import { validateExpectedInterfaceIps, validateExpectedRoutes } from './internal/validate.ts';
+import { loadConf } from './net-conf.ts';
+
+/**
+ * CHECK, as upstream: IPAM CHECK, then the master exists, the container has the prevResult's
+ * interface, a vlan with the configured id (and MTU when set) and the result's MAC, and the
+ * result's addresses and routes. Each failure names what differs.
+ */
+export async function cmdCheck(request: CheckRequest): Promise<void> {
+  const conf = loadConf(request.conf);
+  const container = await openSandbox(request.netns);
+  try {
+    await ipamCheck(request);
+    const { result, iface } = containerInterface(request, 'vlan');
+    (await resolveMaster(conf, request.netns)).nl.close();
+    const link = await container.link.find({ name: iface.name });
+    if (!link) throw new Error(`container interface "${iface.name}" of prevResult not found`);
+    if (link.kind !== 'vlan') throw new Error(`container interface "${iface.name}" is a ${link.kind}, not a vlan`);
+    if (link.vlanId !== conf.vlanId) throw new Error(`container vlan "${iface.name}" has id ${link.vlanId}, expected ${conf.vlanId}`);
+    if (conf.mtu !== 0 && link.mtu !== conf.mtu) throw new Error(`container vlan "${iface.name}" has MTU ${link.mtu}, expected ${conf.mtu}`);
+    if (iface.mac && iface.mac.toLowerCase() !== link.mac) {
+      throw new Error(`interface "${iface.name}" MAC ${iface.mac} doesn't match container MAC ${link.mac ?? ''}`);
+    }
+    await validateExpectedInterfaceIps(container, request.ifName, result.ips ?? []);
+    await validateExpectedRoutes(container, result.routes ?? []);
+  } finally {
+    container.close();
+  }
+}

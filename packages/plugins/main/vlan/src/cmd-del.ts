@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+import type { DelRequest } from '@cni/skel';
+import { ipamTypeOf } from './internal/keys.ts';
+import { isLinkGone, openSandboxForDel } from './internal/sandbox.ts';
+
+/**
+ * DEL: release the lease, then delete the link. Reads the configuration as plain JSON: upstream's
+ * DEL re-runs loadConf and fails when the master is gone, which leaves the lease behind; here a
+ * master that vanished since ADD does not keep DEL from cleaning up. Idempotent: no namespace, a
+ * namespace already gone and a link already gone all succeed (kubernetes/kubernetes#43014).
+ */
+export async function cmdDel(request: DelRequest): Promise<void> {
+  const type = ipamTypeOf(request.conf);
+  if (type !== '') await request.delegate(type);
+  const container = await openSandboxForDel(request.netns);
+  if (!container) return;
+  try {
+    await container.link.del({ name: request.ifName });
+  } catch (error) {
+    if (!isLinkGone(error)) throw error;
+  } finally {
+    container.close();
+  }
+}

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+import { CNI_ERROR_CODES, CniError, type NetConf } from '@cni/spec';
+import { ipamTypeOf, optionalBool, optionalInt, optionalString } from './internal/keys.ts';
+
+/** The vlan configuration, validated, with upstream's defaults applied. */
+export interface VlanNetConf extends NetConf {
+  /** The parent link (required). */
+  master: string;
+  /** The 802.1Q VLAN id, 0 to 4094; default 0. */
+  vlanId: number;
+  /** 0 inherits the master's MTU; anything else must not exceed it. */
+  mtu: number;
+  /** The master lives in the container's namespace rather than the host's. */
+  linkInContainer: boolean;
+  /** The IPAM plugin to delegate to (required). */
+  ipamType: string;
+}
+
+/**
+ * Read and validate the configuration as upstream's `loadConf` does before it asks the kernel:
+ * `master` and `ipam` required, `vlanId` in [0, 4094], `mtu` not negative (the bound by the
+ * master's MTU needs the kernel: see `resolveMaster`).
+ */
+export function loadConf(conf: NetConf): VlanNetConf {
+  const master = optionalString(conf, 'master') ?? '';
+  if (master === '') {
+    throw new CniError(
+      CNI_ERROR_CODES.INVALID_NETWORK_CONFIG,
+      '"master" field is required. It specifies the host interface name to create the VLAN for',
+    );
+  }
+  const vlanId = optionalInt(conf, 'vlanId', 0, 4094, 0);
+  const mtu = optionalInt(conf, 'mtu', 0, Number.MAX_SAFE_INTEGER, 0);
+  const ipamType = ipamTypeOf(conf);
+  if (ipamType === '') {
+    throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, 'vlan interface requires an IPAM configuration', {
+      details: `ipam: ${JSON.stringify(conf.ipam ?? null)}`,
+    });
+  }
+  return { ...conf, master, vlanId, mtu, linkInContainer: optionalBool(conf, 'linkInContainer'), ipamType };
+}
