@@ -182,6 +182,16 @@ describe.skipIf(!root)('bandwidth on the host kernel', () => {
     expect(await qdiscs(netns)).toEqual([]);
   });
 
+  it("undoes only its own work when ADD fails on a qdisc that was there before", async () => {
+    const netns = await setup({ checkpoint: false });
+    await netns.execHost(['tc', 'qdisc', 'add', 'dev', 'veth-h', 'ingress']);
+    await netns.checkpoint();
+    const added = await exec(netns, { command: 'ADD', conf: conf('1.0.0', netns) });
+    expect(added.error?.msg).toMatch(/exists/i);
+    expect(await qdiscs(netns)).toEqual([{ kind: 'ingress', handle: 'ffff:', dev: 'veth-h', root: undefined, options: {} }]);
+    expect(await ifbs(netns)).toEqual([]);
+  });
+
   it('fails on an interface that is not a veth peer listed in the result', async () => {
     const netns = await setup();
     const c = conf('1.0.0', netns);

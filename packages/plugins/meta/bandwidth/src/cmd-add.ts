@@ -5,7 +5,7 @@ import type { Result } from '@cni/spec';
 import { findHostVeth } from './host-veth.ts';
 import { isZero, loadConf } from './net-conf.ts';
 import { openSandbox, requirePrevResult } from './sandbox.ts';
-import { createEgressQdisc, createIngressQdisc, deleteLinkIfExists, deleteVethQdiscs, ifbAlias, ifbName } from './shaping.ts';
+import { createEgressQdisc, createIngressQdisc, deleteLinkIfExists, ifbAlias, ifbName } from './shaping.ts';
 
 /**
  * ADD: a TBF on the host veth for traffic to the container, and for traffic from it an ifb
@@ -24,19 +24,25 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   try {
     const hostVeth = await findHostVeth(host, container, request.ifName, result.interfaces ?? []);
     const ifb = ifbName(conf.name, request.containerId);
+    // What this ADD made, undone in reverse when a later step fails; qdiscs that were there before stay.
+    const undo: (() => Promise<void>)[] = [];
     try {
-      if (bandwidth.ingressRate > 0) await createIngressQdisc(host, hostVeth, bandwidth.ingressRate, bandwidth.ingressBurst);
+      if (bandwidth.ingressRate > 0) {
+        await createIngressQdisc(host, hostVeth, bandwidth.ingressRate, bandwidth.ingressBurst);
+        undo.push(() => host.qdisc.del({ name: hostVeth }, { parent: 'root', handle: '1:' }));
+      }
       if (bandwidth.egressRate > 0) {
         const { mtu } = await host.link.get({ name: hostVeth });
         await host.link.add({ kind: 'ifb', name: ifb, mtu, txQueueLen: 0, up: true, alias: ifbAlias(conf.name, request.containerId) });
+        undo.push(() => deleteLinkIfExists(host, ifb));
         const created = await host.link.get({ name: ifb });
         result.interfaces = [...(result.interfaces ?? []), { name: ifb, ...(created.mac ? { mac: created.mac } : {}) }];
+        await host.qdisc.add({ name: hostVeth }, { kind: 'ingress' });
+        undo.push(() => host.qdisc.del({ name: hostVeth }, { kind: 'ingress' }));
         await createEgressQdisc(host, hostVeth, ifb, bandwidth.egressRate, bandwidth.egressBurst);
       }
     } catch (error) {
-      // Leave nothing of a failed ADD: the qdiscs on the veth and the ifb.
-      await deleteVethQdiscs(host, hostVeth).catch(() => undefined);
-      if (bandwidth.egressRate > 0) await deleteLinkIfExists(host, ifb).catch(() => undefined);
+      for (const step of undo.reverse()) await step().catch(() => undefined);
       throw error;
     }
   } finally {

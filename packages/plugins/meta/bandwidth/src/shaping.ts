@@ -40,11 +40,10 @@ export async function createIngressQdisc(host: Netlink, hostVeth: string, rateBi
 }
 
 /**
- * Egress shaping (traffic from the container): the host veth's ingress qdisc redirects every
- * packet to the ifb, whose root TBF shapes it.
+ * Egress shaping (traffic from the container): the host veth's ingress qdisc (which the caller
+ * adds first) redirects every packet to the ifb, whose root TBF shapes it.
  */
 export async function createEgressQdisc(host: Netlink, hostVeth: string, ifb: string, rateBits: number, burstBits: number): Promise<void> {
-  await host.qdisc.add({ name: hostVeth }, { kind: 'ingress' });
   await host.filter.add({ name: hostVeth }, { kind: 'u32', parent: 'ffff:', priority: 1, protocol: 'all', action: { kind: 'mirred', mode: 'redirect', direction: 'egress', link: { name: ifb } } });
   await host.qdisc.add({ name: ifb }, tbfFor(rateBits, burstBits));
 }
