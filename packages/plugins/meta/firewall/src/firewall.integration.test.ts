@@ -14,7 +14,8 @@ import {
 } from '@cni/testkit';
 import { describe, expect, it } from 'vitest';
 
-const BIN = fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin', import.meta.url));
+// CNI_BUNDLE_BIN: a copy of dist/bin that a concurrent rebuild cannot wipe.
+const BIN = process.env['CNI_BUNDLE_BIN'] ?? fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin', import.meta.url));
 const DEBIAN = '/usr/lib/cni';
 const WORLD_V4 = UPLINK_ADDRESSES.ipv4.gateway;
 const WORLD_V6 = UPLINK_ADDRESSES.ipv6.gateway;

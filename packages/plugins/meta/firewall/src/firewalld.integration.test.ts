@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { exec, execPlugin, useTestNetns, type TestNetns } from '@cni/testkit';
 import { describe, expect, it, onTestFinished } from 'vitest';
 
-const BIN = fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin', import.meta.url));
+// CNI_BUNDLE_BIN: a copy of dist/bin that a concurrent rebuild cannot wipe.
+const BIN = process.env['CNI_BUNDLE_BIN'] ?? fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin', import.meta.url));
 const FIREWALLD = '/usr/sbin/firewalld';
 const DBUS_DAEMON = '/usr/bin/dbus-daemon';
 

@@ -35,7 +35,7 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
       }
     }
   } catch (error) {
-    await mapper.unforwardPorts(conf.name, conf.containerId).catch(() => {});
+    await mapper.rollback(conf.name, conf.containerId).catch(() => {});
     throw error;
   }
   return request.prevResult;

@@ -100,29 +100,63 @@ export class IptablesMapper {
     return new Iptables(family, this.#options);
   }
 
-  /** ADD for one address: the shared chains made if missing, the container's chain written afresh. */
+  /**
+   * ADD for one address: the shared chains made if missing, the container's chain written afresh.
+   * A failure removes the container's chain and the shared chains this call made, so a refused ADD
+   * leaves the table as it found it.
+   */
   async forwardPorts(conf: PortmapRequestConf, container: ContainerAddress): Promise<void> {
-    const ipt = this.#ipt(container.family);
+    const created = this.#created.get(container.family) ?? [];
+    this.#created.set(container.family, created);
+    await this.#writeRules(this.#ipt(container.family), conf, container, dnatChainName(conf.name, conf.containerId), created);
+  }
+
+  /** The shared chains this mapper made, per family, for {@link IptablesMapper.rollback}. */
+  readonly #created = new Map<IpFamily, string[]>();
+
+  /**
+   * Undo a failed ADD: the container's chains in both families, and the shared chains this
+   * mapper made (with the jumps into them), so a refused ADD leaves the tables as it found them.
+   */
+  async rollback(network: string, containerId: string): Promise<void> {
+    await this.unforwardPorts(network, containerId).catch(() => {});
+    for (const [family, created] of this.#created) await this.#rollback(this.#ipt(family), dnatChainName(network, containerId), created);
+  }
+
+  async #writeRules(ipt: Iptables, conf: PortmapRequestConf, container: ContainerAddress, chain: string, created: string[]): Promise<void> {
+    const ensure = async (name: string) => {
+      if (await ipt.ensureChain(NAT, name)) created.push(name);
+    };
     if (conf.snat && conf.externalSetMarkChain === undefined) {
       const mark = markDef(conf.markMasqBit);
-      await ipt.ensureChain(NAT, SET_MARK_CHAIN);
+      await ensure(SET_MARK_CHAIN);
       await ipt.appendUnique(NAT, SET_MARK_CHAIN, ['-m', 'comment', '--comment', 'CNI portfwd masquerade mark', '-j', 'MARK', '--set-xmark', mark]);
-      await ipt.ensureChain(NAT, MARK_MASQ_CHAIN);
+      await ensure(MARK_MASQ_CHAIN);
       await ipt.appendUnique(NAT, MARK_MASQ_CHAIN, ['-m', 'mark', '--mark', mark, '-j', 'MASQUERADE']);
       // Prepended, or the bridge and ptp masquerade rules would take the packets first.
       await ipt.insertUnique(NAT, 'POSTROUTING', 1, ['-m', 'comment', '--comment', 'CNI portfwd requiring masquerade', '-j', MARK_MASQ_CHAIN]);
     }
-    await ipt.ensureChain(NAT, TOP_LEVEL_DNAT_CHAIN);
+    await ensure(TOP_LEVEL_DNAT_CHAIN);
     for (const entryChain of ['PREROUTING', 'OUTPUT']) {
       await ipt.appendUnique(NAT, entryChain, ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', TOP_LEVEL_DNAT_CHAIN]);
     }
     // A repeated ADD with other mappings must not keep the old ones: the chain is rebuilt.
-    const chain = dnatChainName(conf.name, conf.containerId);
     await this.#teardownChain(ipt, chain, TOP_LEVEL_DNAT_CHAIN);
     const { entryRules, rules } = dnatRules(conf, container);
     await ipt.ensureChain(NAT, chain);
     for (const rule of rules) await ipt.appendUnique(NAT, chain, rule);
     for (const rule of entryRules) await ipt.appendUnique(NAT, TOP_LEVEL_DNAT_CHAIN, [...rule, '-j', chain]);
+  }
+
+  /** Undo a failed ADD: the container's chain, then the shared chains it made (with the jumps into them). */
+  async #rollback(ipt: Iptables, chain: string, created: readonly string[]): Promise<void> {
+    await this.#teardownChain(ipt, chain, TOP_LEVEL_DNAT_CHAIN);
+    const entries: Record<string, string[]> = { [TOP_LEVEL_DNAT_CHAIN]: ['PREROUTING', 'OUTPUT'], [MARK_MASQ_CHAIN]: ['POSTROUTING'], [SET_MARK_CHAIN]: [] };
+    for (const name of [TOP_LEVEL_DNAT_CHAIN, MARK_MASQ_CHAIN, SET_MARK_CHAIN]) {
+      if (!created.includes(name)) continue;
+      for (const entryChain of entries[name]!) await this.#teardownJumps(ipt, name, entryChain);
+      await ipt.deleteChain(NAT, name);
+    }
   }
 
   /** CHECK for one address: the container's chain, its rules and its entry rules exist. */
@@ -194,11 +228,15 @@ export class IptablesMapper {
   /** Every rule of `entryChain` that jumps to `chain`, then the chain itself. */
   async #teardownChain(ipt: Iptables, chain: string, entryChain: string): Promise<void> {
     if (!(await ipt.chainExists(NAT, chain))) return;
+    await this.#teardownJumps(ipt, chain, entryChain);
+    await ipt.deleteChain(NAT, chain);
+  }
+
+  async #teardownJumps(ipt: Iptables, chain: string, entryChain: string): Promise<void> {
     const { rules } = await ipt.list(NAT, entryChain);
     for (const rule of rules) {
       if (ruleOption(rule.spec, '-j') === chain) await ipt.delete(NAT, entryChain, rule.spec);
     }
-    await ipt.deleteChain(NAT, chain);
   }
 }
 

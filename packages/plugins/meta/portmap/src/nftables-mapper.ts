@@ -107,6 +107,27 @@ export class NftablesMapper {
     this.#nft = new Nftables({ runner: this.#runner });
   }
 
+  readonly #createdTables = new Set<NftFamily>();
+
+  async #tableExists(family: NftFamily): Promise<boolean> {
+    try {
+      return (await this.#nft.list(['table', family, NFT_TABLE])).tables.length > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Undo a failed ADD of this mapper: the container's rules, and the tables this mapper made (the
+   * transaction of one family can succeed before the other's fails).
+   */
+  async rollback(network: string, containerId: string): Promise<void> {
+    await this.unforwardPorts(network, containerId);
+    for (const family of this.#createdTables) {
+      await this.#nft.apply([{ delete: { table: { family, name: NFT_TABLE } } }]).catch(() => {});
+    }
+  }
+
   async #rules(family: NftFamily): Promise<NftRule[]> {
     try {
       return (await this.#nft.list(['table', family, NFT_TABLE])).rules;
@@ -121,6 +142,7 @@ export class NftablesMapper {
   async forwardPorts(conf: PortmapRequestConf, container: ContainerAddress): Promise<void> {
     const family = familyOf(container);
     const networkChain = nftNetworkChain(conf.name);
+    if (!(await this.#tableExists(family))) this.#createdTables.add(family);
     const stale = (await this.#rules(family))
       .filter((rule) => rule.comment === conf.containerId && [...OWN_CHAINS, networkChain].includes(rule.chain) && rule.handle !== undefined)
       .map((rule) => ({ chain: rule.chain, handle: rule.handle! }));

@@ -5,9 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { ALL_SPEC_VERSIONS, compareVersions } from '@cni/spec';
 import { exec, execPlugin, readIptablesSave, UPLINK_ADDRESSES, useTestNetns, type TestNetns } from '@cni/testkit';
 import { describe, expect, it } from 'vitest';
-import { request } from './traffic.ts';
+import { request } from './__tests__/traffic.ts';
 
-const BIN = fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin', import.meta.url));
+// CNI_BUNDLE_BIN: a copy of dist/bin that a concurrent rebuild cannot wipe.
+const BIN = process.env['CNI_BUNDLE_BIN'] ?? fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin', import.meta.url));
 const HOST_V4 = UPLINK_ADDRESSES.ipv4.host.split('/')[0]!;
 const TCP = { hostPort: 8080, containerPort: 80, protocol: 'tcp' };
 const UDP = { hostPort: 8053, containerPort: 53, protocol: 'udp' };
@@ -215,6 +216,20 @@ describe.skipIf(process.getuid?.() !== 0)('portmap keys and verbs (built executa
       await exec(netns.host, [tool, '-t', 'nat', '-F']);
       await exec(netns.host, [tool, '-t', 'nat', '-X']);
     }
+  });
+
+  it('a failed ADD takes back what it wrote: iptables (a missing externalSetMarkChain) and nftables (IPv6 fails after IPv4)', async () => {
+    const netns = await useTestNetns();
+    const iptables = await portmap(netns, 'ADD', { extra: { externalSetMarkChain: 'KUBE-NOPE' } });
+    expect(iptables.exitCode).not.toBe(0);
+    expect(JSON.parse(iptables.stdout).msg).toContain('KUBE-NOPE');
+    expect([...(await cniLines(netns, 4)), ...(await cniLines(netns, 6))]).toEqual([]);
+
+    const nftables = await portmap(netns, 'ADD', { extra: { conditionsV6: ['ip6', 'saddr', 'not-an-address'] } });
+    expect(nftables.exitCode).not.toBe(0);
+    expect(JSON.parse(nftables.stdout).msg).toContain('unable to set up nftables rules for port mappings');
+    expect(await nftTable(netns)).toBe('');
+    expect(await nftTable(netns, 'ip6')).toBe('');
   });
 
   it.each([

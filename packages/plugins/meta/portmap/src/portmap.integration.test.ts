@@ -13,9 +13,10 @@ import {
   type TestNetns,
 } from '@cni/testkit';
 import { describe, expect, it } from 'vitest';
-import { request, startServer } from './traffic.ts';
+import { request, startServer } from './__tests__/traffic.ts';
 
-const BIN = fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin', import.meta.url));
+// CNI_BUNDLE_BIN: a copy of dist/bin that a concurrent rebuild cannot wipe.
+const BIN = process.env['CNI_BUNDLE_BIN'] ?? fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin', import.meta.url));
 const DEBIAN = '/usr/lib/cni';
 const HOST_V4 = UPLINK_ADDRESSES.ipv4.host.split('/')[0]!;
 const HOST_V6 = UPLINK_ADDRESSES.ipv6.host.split('/')[0]!;
