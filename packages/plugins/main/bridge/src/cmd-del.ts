@@ -40,7 +40,12 @@ export async function cmdDel(request: DelRequest): Promise<void> {
     }
   }
   if (conf.isLayer3) await request.delegate(conf.ipam!.type);
-  if (conf.macspoofchk) await teardownMacSpoofCheck({ containerId: request.containerId, ifName: request.ifName });
+  if (conf.macspoofchk) {
+    // As upstream: a spoof-check teardown that fails (no nft here) is reported, not fatal to DEL.
+    await teardownMacSpoofCheck({ containerId: request.containerId, ifName: request.ifName }).catch((error: unknown) =>
+      request.log.debug(`failed to remove the spoof check: ${(error as Error).message}`),
+    );
+  }
   if (conf.isLayer3 && conf.ipMasq && (addresses.length > 0 || !container)) {
     await teardownIpMasq({ network: conf.name, containerId: request.containerId, ifName: request.ifName, addresses });
   }
