@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
+import { configureIface } from '@cni/ipam';
 import { openNetlink } from '@cni/netlink';
 import type { AddRequest } from '@cni/skel';
 import { toCurrentResult, type Result, type ResultV100 } from '@cni/spec';
-import { configureIface } from './internal/configure-iface.ts';
 import { messageOf, openSandbox } from './internal/sandbox.ts';
 import { getLink } from './get-link.ts';
 import { moveLinkIn, moveLinkOut } from './move-link.ts';
@@ -46,7 +46,7 @@ export async function cmdAdd(request: AddRequest, options: SysfsOptions = {}): P
       // All addresses apply to the container interface (moved from the host).
       result.ips = ipamResult.ips.map((ip) => ({ ...ip, interface: 0 }));
       if (ipamResult.routes) result.routes = ipamResult.routes;
-      if (!conf.dpdkMode) await configureIface(container, request.netns, request.ifName, result);
+      if (!conf.dpdkMode) await configureIface(request.ifName, result, { netns: request.netns });
     } catch (error) {
       // Release the address and give the device back, so a failed ADD leaves nothing behind.
       if (leased) await request.delegate(conf.ipamType, undefined, { command: 'DEL' }).catch(() => undefined);

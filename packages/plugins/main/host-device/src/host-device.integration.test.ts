@@ -193,7 +193,7 @@ describe.skipIf(process.getuid?.() !== 0)('host-device on the host kernel', () =
       routes: [{ dst: '10.0.0.0/8', gw: '192.168.255.1' }],
     };
     const added = await exec(netns, { command: 'ADD', conf: conf('1.1.0', { ipam }) });
-    expect(added.error?.msg).toMatch(/^failed to add route '10\.0\.0\.0\/8 via 192\.168\.255\.1 dev eth0'/);
+    expect(added.error?.msg).toMatch(/^failed to add route '10\.0\.0\.0\/8 via 192\.168\.255\.1 dev eth0 /);
     expect(await readLink(netns.container, 'eth0')).toBeUndefined();
     // Back under its own name (moving between namespaces sets it down; the checkpoint restores nothing else).
     expect(await readLink(netns.host, DEVICE)).toBeDefined();

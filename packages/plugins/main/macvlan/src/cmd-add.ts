@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 import { randomBytes } from 'node:crypto';
+import { configureIface } from '@cni/ipam';
 import type { Netlink } from '@cni/netlink';
 import { writeSysctl } from '@cni/netns';
 import type { AddRequest } from '@cni/skel';
 import { toCurrentResult, type InterfaceV100, type Result, type ResultV100 } from '@cni/spec';
-import { configureIface } from './internal/configure-iface.ts';
 import { messageOf, openSandbox } from './internal/sandbox.ts';
 import { resolveMaster } from './master.ts';
 import { loadConf, type MacvlanNetConf } from './net-conf.ts';
@@ -66,14 +66,12 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
         // All addresses apply to the container macvlan interface.
         result.ips = ipamResult.ips.map((ip) => ({ ...ip, interface: 0 }));
         if (ipamResult.routes) result.routes = ipamResult.routes;
-        for (const key of [`net/ipv4/conf/${request.ifName}/arp_notify`, `net/ipv6/conf/${request.ifName}/ndisc_notify`]) {
-          try {
-            writeSysctl(key, '1', { netns: request.netns });
-          } catch {
-            // Upstream ignores these too: IPv6 may be off in the container.
-          }
+        try {
+          writeSysctl(`net/ipv6/conf/${request.ifName}/ndisc_notify`, '1', { netns: request.netns });
+        } catch {
+          // Upstream ignores it too: IPv6 may be off in the container.
         }
-        await configureIface(container, request.netns, request.ifName, result);
+        await configureIface(request.ifName, result, { netns: request.netns, arpNotify: true });
       } else {
         try {
           await container.link.setUp({ name: request.ifName });

@@ -282,7 +282,7 @@ describe.skipIf(process.getuid?.() !== 0)('macvlan on the host kernel', () => {
       ipam: { ...(conf(netns, '1.1.0').ipam as object), routes: [{ dst: '10.0.0.0/8', gw: '203.0.113.1' }] },
     });
     const added = await exec(netns, { command: 'ADD', conf: failing });
-    expect(added.error?.msg).toMatch(/^failed to add route '10\.0\.0\.0\/8 via 203\.0\.113\.1 dev eth0'/);
+    expect(added.error?.msg).toMatch(/^failed to add route '10\.0\.0\.0\/8 via 203\.0\.113\.1 dev eth0 /);
     expect(await readLink(netns.container, 'eth0')).toBeUndefined();
     expect(leases(netns)).toEqual([]);
   });

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 import { randomBytes } from 'node:crypto';
+import { configureIface } from '@cni/ipam';
 import type { Netlink } from '@cni/netlink';
-import { writeSysctl } from '@cni/netns';
 import type { AddRequest } from '@cni/skel';
 import { toCurrentResult, type InterfaceV100, type Result, type ResultV100 } from '@cni/spec';
-import { configureIface } from './internal/configure-iface.ts';
 import { messageOf, openSandbox } from './internal/sandbox.ts';
 import { loadConf, type TapNetConf } from './net-conf.ts';
 import { createTapWithLabel } from './selinux.ts';
@@ -91,12 +90,7 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
         // All addresses apply to the container tap interface.
         result.ips = ipamResult.ips.map((ip) => ({ ...ip, interface: 0 }));
         if (ipamResult.routes) result.routes = ipamResult.routes;
-        try {
-          writeSysctl(`net/ipv4/conf/${request.ifName}/arp_notify`, '1', { netns: request.netns });
-        } catch {
-          // Upstream ignores it too.
-        }
-        await configureIface(container, request.netns, request.ifName, result);
+        await configureIface(request.ifName, result, { netns: request.netns, arpNotify: true });
       }
     } catch (error) {
       // Invoke IPAM DEL and delete the link to avoid an address and a link leak.

@@ -179,7 +179,7 @@ describe.skipIf(process.getuid?.() !== 0)('tap on the host kernel', () => {
     await netns.checkpoint();
     const ipam = { type: 'host-local', dataDir: netns.dir, ranges: [[{ subnet: '198.51.100.0/24' }]], routes: [{ dst: '10.0.0.0/8', gw: '203.0.113.1' }] };
     const added = await exec(netns, { command: 'ADD', conf: conf('1.1.0', { ipam }) });
-    expect(added.error?.msg).toMatch(/^failed to add route '10\.0\.0\.0\/8 via 203\.0\.113\.1 dev eth0'/);
+    expect(added.error?.msg).toMatch(/^failed to add route '10\.0\.0\.0\/8 via 203\.0\.113\.1 dev eth0 /);
     expect((await readLinks(netns.container)).map((l) => l.ifname)).toEqual(['lo']);
     expect(readdirSync(join(netns.dir, 'tap-test')).filter((file) => /^\d/.test(file))).toEqual([]);
   });
