@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import {
   createChain,
+  createNetns,
+  deleteNetns,
   exec,
+  registerTeardown,
   execPlugin,
   execRunner,
   readIptablesSave,
@@ -157,6 +161,47 @@ describe.skipIf(process.getuid?.() !== 0)('firewall (iptables) on the host kerne
     expect(dump).toContain('-A CNI-ISOLATION-STAGE-2 -o cni-fw0 -m comment --comment "CNI firewall plugin rules (ingressPolicy: same-bridge|isolated)" -j DROP');
     await chain.check();
     await chain.del();
+  });
+});
+
+/** One pod on `bridge` (subnet 10.7<n>.0.0/24) with firewall's `ingressPolicy`, in its own namespace. */
+async function pod(netns: TestNetns, bridge: string, subnet: string, containerId: string, ingressPolicy: string) {
+  const container = await createNetns();
+  registerTeardown(() => deleteNetns(container));
+  const chain = createChain(
+    {
+      cniVersion: '1.0.0',
+      name: `net-${bridge}`,
+      plugins: [
+        { type: 'bridge', bridge, isGateway: true, ipam: { type: 'host-local', dataDir: netns.dir, ranges: [[{ subnet }]], routes: [{ dst: '0.0.0.0/0' }] } },
+        { type: 'firewall', backend: 'iptables', ingressPolicy },
+      ],
+    },
+    { runner: runnerWith(BIN), netns: container, hostNetns: netns.host, containerId },
+  );
+  const result = (await chain.add()) as { ips: { address: string }[] };
+  return { container, chain, address: result.ips[0]!.address.split('/')[0]! };
+}
+
+// isolated acts on traffic between ports of one bridge only when br_netfilter hands bridged frames to iptables.
+const bridgeNetfilter = existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables');
+
+describe.skipIf(process.getuid?.() !== 0)('firewall ingressPolicy with traffic', () => {
+  it.each([
+    ['open', { otherBridge: true, sameBridge: true }],
+    ['same-bridge', { otherBridge: false, sameBridge: true }],
+    ...(bridgeNetfilter ? [['isolated', { otherBridge: false, sameBridge: false }] as const] : []),
+  ] as const)('%s: who reaches a pod on bridge B', async (policy, reaches) => {
+    const netns = await useTestNetns();
+    const a1 = await pod(netns, 'cni-fa', '10.70.0.0/24', 'pod-a1', policy);
+    const b1 = await pod(netns, 'cni-fb', '10.71.0.0/24', 'pod-b1', policy);
+    const b2 = await pod(netns, 'cni-fb', '10.71.0.0/24', 'pod-b2', policy);
+    if (bridgeNetfilter) await exec(netns.host, ['sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=1']);
+    expect(await canConnect(a1.container, b1.container, b1.address)).toBe(reaches.otherBridge);
+    expect(await canConnect(b2.container, b1.container, b1.address)).toBe(reaches.sameBridge);
+    // The host itself is not a bridge port: it always reaches the pod.
+    expect(await canConnect(netns.host, b1.container, b1.address)).toBe(true);
+    for (const { chain } of [b2, b1, a1]) await chain.del();
   });
 });
 
