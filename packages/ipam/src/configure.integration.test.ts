@@ -12,6 +12,9 @@ describe.skipIf(!isRoot)('configureIface', () => {
     const netns = await useTestNetns();
     await addVethPair({ ns: netns.host, name: 'vh0' }, { ns: netns.container, name: 'eth0' }, { up: false });
     await netns.execHost(['ip', 'link', 'set', 'vh0', 'up']);
+    await netns.execHost(['ip', 'addr', 'add', '10.9.0.1/24', 'dev', 'vh0']);
+    // The host side learns from gratuitous ARP: the announcement arp_notify makes is then visible.
+    await setSysctl(netns.host, 'net/ipv4/conf/vh0/arp_accept', 1);
     await setSysctl(netns.container, 'net/ipv6/conf/eth0/disable_ipv6', 1);
     const result: ResultV100 = {
       cniVersion: '1.1.0',
@@ -44,19 +47,36 @@ describe.skipIf(!isRoot)('configureIface', () => {
     expect(table100.find((r) => r.dst === '172.16.0.0/16')).toMatchObject({ gateway: '10.9.0.1', dev: 'eth0' });
     const v6 = await readRoutes(netns.container, { family: 6 });
     expect(v6.find((r) => r.dst === 'default')).toMatchObject({ gateway: 'fd00:9::1', dev: 'eth0' });
+    // The container announced 10.9.0.2 with its MAC when the link came up.
+    const mac = (await readLink(netns.container, 'eth0'))?.address;
+    let neighbour: { dst: string; lladdr?: string } | undefined;
+    for (let tries = 0; tries < 50 && neighbour?.lladdr === undefined; tries++) {
+      const list = JSON.parse((await netns.execHost(['ip', '-j', 'neigh', 'show', 'dev', 'vh0'])).stdout) as { dst: string; lladdr?: string }[];
+      neighbour = list.find((n) => n.dst === '10.9.0.2');
+      if (neighbour?.lladdr === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(neighbour?.lladdr).toBe(mac);
   });
 
   it('settles DAD before adding IPv6 routes, and reports upstream errors', async () => {
     const netns = await useTestNetns();
     await addVethPair({ ns: netns.host, name: 'vh1' }, { ns: netns.container, name: 'eth0' }, { up: false });
     await netns.execHost(['ip', 'link', 'set', 'vh1', 'up']);
+    await netns.execHost(['ip', 'addr', 'add', '10.7.0.1/24', 'dev', 'vh1']);
+    await setSysctl(netns.host, 'net/ipv4/conf/vh1/arp_accept', 1);
     const result: ResultV100 = {
       cniVersion: '1.1.0',
       interfaces: [{ name: 'eth0' }],
-      ips: [{ interface: 0, address: 'fd00:7::2/64', gateway: 'fd00:7::1' }],
+      ips: [
+        { interface: 0, address: 'fd00:7::2/64', gateway: 'fd00:7::1' },
+        { interface: 0, address: '10.7.0.2/24' },
+      ],
       routes: [{ dst: 'fd00:8::/64' }],
     };
     await configureIface('eth0', result, { netns: netns.container.path });
+    // Without arpNotify no announcement: the host has not learnt the container's address.
+    const neighbours = JSON.parse((await netns.execHost(['ip', '-j', 'neigh', 'show', 'dev', 'vh1'])).stdout) as { dst: string }[];
+    expect(neighbours.find((n) => n.dst === '10.7.0.2')).toBeUndefined();
     // Settled: the address is no longer tentative, and the route went in after it.
     const addrs = JSON.parse((await netns.execContainer(['ip', '-j', '-6', 'addr', 'show', 'dev', 'eth0'])).stdout) as {
       addr_info: { local: string; tentative?: boolean }[];
