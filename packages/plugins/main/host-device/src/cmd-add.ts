@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { configureIface } from '@cni/ipam';
-import { openNetlink } from '@cni/netlink';
+import { openNetlink, type Netlink } from '@cni/netlink';
 import type { AddRequest } from '@cni/skel';
 import { toCurrentResult, type Result, type ResultV100 } from '@cni/spec';
 import { messageOf, openSandbox } from './internal/sandbox.ts';
@@ -8,6 +8,24 @@ import { getLink } from './get-link.ts';
 import { moveLinkIn, moveLinkOut } from './move-link.ts';
 import { loadConf } from './net-conf.ts';
 import type { SysfsOptions } from './sysfs.ts';
+
+/** Move the device back out after a failed ADD, up again if it was up before: as it was found. */
+async function giveBack(container: Netlink, netns: string, ifName: string, wasUp: boolean): Promise<void> {
+  try {
+    const hostName = (await container.link.get({ name: ifName })).alias;
+    await moveLinkOut(container, netns, ifName);
+    if (wasUp && hostName) {
+      const host = await openNetlink();
+      try {
+        await host.link.setUp({ name: hostName });
+      } finally {
+        host.close();
+      }
+    }
+  } catch {
+    // The ADD's own error is the one to report.
+  }
+}
 
 /**
  * ADD: move the selected host link into the container as CNI_IFNAME (nothing moves for a
@@ -20,10 +38,12 @@ export async function cmdAdd(request: AddRequest, options: SysfsOptions = {}): P
   try {
     const result: ResultV100 = { cniVersion: '1.1.0', interfaces: [{ name: request.ifName, sandbox: request.netns }] };
     let moved = false;
+    let wasUp = false;
     if (!conf.dpdkMode) {
       const host = await openNetlink();
       try {
         const hostDev = await getLink(host, conf, options);
+        wasUp = hostDev.up;
         let contDev;
         try {
           contDev = await moveLinkIn(host, hostDev, container, request.netns, request.ifName);
@@ -50,7 +70,7 @@ export async function cmdAdd(request: AddRequest, options: SysfsOptions = {}): P
     } catch (error) {
       // Release the address and give the device back, so a failed ADD leaves nothing behind.
       if (leased) await request.delegate(conf.ipamType, undefined, { command: 'DEL' }).catch(() => undefined);
-      if (moved) await moveLinkOut(container, request.netns, request.ifName).catch(() => undefined);
+      if (moved) await giveBack(container, request.netns, request.ifName, wasUp);
       throw error;
     }
     if (conf.dns !== undefined) result.dns = conf.dns;
