@@ -366,7 +366,8 @@ export class DiskStore {
   }
 
   #writeTemp(content: string): string {
-    const name = `${TMP_PREFIX}${process.pid}-${++tmpCounter}`;
+    // The random part keeps a reused pid from meeting a crashed writer's leftover.
+    const name = `${TMP_PREFIX}${process.pid}-${++tmpCounter}-${Math.random().toString(36).slice(2, 10)}`;
     const fd = openSync(join(this.dir, name), 'wx', 0o600);
     try {
       writeSync(fd, content);
