@@ -18,6 +18,7 @@ import { sbr } from '@cni/plugin-sbr';
 import { tap } from '@cni/plugin-tap';
 import { tuning } from '@cni/plugin-tuning';
 import { vlan } from '@cni/plugin-vlan';
+import { vrf } from '@cni/plugin-vrf';
 
 /**
  * Every plugin the bundle ships, by executable name (upstream's: `host-local`, not `hostLocal`).
@@ -43,6 +44,7 @@ export const plugins = {
   tap,
   tuning,
   vlan,
+  vrf,
 } satisfies Record<string, CniPlugin>;
 
 /** The name of a plugin the bundle ships. */
