@@ -202,6 +202,19 @@ describe.skipIf(process.getuid?.() !== 0)('host-device on the host kernel', () =
     expect(readdirSync(join(netns.dir, 'hd-test')).filter((file) => /^\d/.test(file))).toEqual([]);
   });
 
+  it('undoes each step of the move when the container already has CNI_IFNAME', async () => {
+    const netns = await setup();
+    await addVethPair({ ns: netns.container, name: 'eth0' }, { ns: netns.host, name: 'taken0' });
+    await netns.checkpoint();
+    const added = await exec(netns, { command: 'ADD', conf: conf('1.1.0') });
+    expect(added.error?.msg).toMatch(/^failed to move link failed to move "eth0" \(host: "hostdev0"\) to container NS: /);
+    // Back on the host under its own name, up as it was, without alias; the container's eth0 untouched.
+    const link = await readLink(netns.host, DEVICE);
+    expect(link?.flags).toContain('UP');
+    expect(link?.['ifalias']).toBeUndefined();
+    expect((await readLink(netns.container, 'eth0'))?.link_netnsid).toBeDefined();
+  });
+
   it('succeeds DEL when the device or the namespace is gone', async () => {
     const netns = await setup();
     expect((await exec(netns, { command: 'DEL', conf: conf('1.1.0') })).exitCode).toBe(0);
