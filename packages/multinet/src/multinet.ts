@@ -306,16 +306,16 @@ class Session<P> {
     }
   }
 
-  runtime(attachment: Pick<CachedAttachment, 'ifName' | 'args' | 'capabilityArgs'>, netns: string): RuntimeConf {
-    return { containerId: this.request.containerId, netns, ifName: attachment.ifName, args: attachment.args, capabilityArgs: attachment.capabilityArgs };
+  runtime(attachment: Pick<CachedAttachment, 'ifName' | 'args' | 'capabilityArgs'>, netns: string, containerId = this.request.containerId): RuntimeConf {
+    return { containerId, netns, ifName: attachment.ifName, args: attachment.args, capabilityArgs: attachment.capabilityArgs };
   }
 
-  /** DEL each attachment, last first, going on past failures; resolves to the failures. */
-  async deleteAll(attachments: readonly CachedAttachment[], netns: string): Promise<string[]> {
+  /** DEL each attachment of a container (this request's by default), last first, going on past failures; resolves to the failures. */
+  async deleteAll(attachments: readonly CachedAttachment[], netns: string, containerId = this.request.containerId): Promise<string[]> {
     const failures: string[] = [];
     for (const attachment of [...attachments].reverse()) {
       try {
-        await this.cni.delNetworkList(confListFromBytes(attachment.config), this.runtime(attachment, netns));
+        await this.cni.delNetworkList(confListFromBytes(attachment.config), this.runtime(attachment, netns, containerId));
         this.log('deleted attachment', { network: attachment.network, ifName: attachment.ifName });
       } catch (error) {
         failures.push(`network "${attachment.network}" (${attachment.ifName}): ${errorText(error)}`);
@@ -493,8 +493,7 @@ async function gc<P>(session: Session<P>): Promise<void> {
       }
       continue;
     }
-    const stale = new Session<P>({ ...request, containerId } as PluginRequest, session.options);
-    const left = await stale.deleteAll(read.record.attachments, read.record.netns);
+    const left = await session.deleteAll(read.record.attachments, read.record.netns, containerId);
     if (left.length === 0) deleteAttachmentCache(conf.cniDir, containerId);
     failures.push(...left.map((text) => `container "${containerId}": ${text}`));
   }
