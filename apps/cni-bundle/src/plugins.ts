@@ -4,6 +4,7 @@ import { staticIpam } from '@cni/ipam-static';
 import { multinet } from '@cni/multinet';
 import type { CniPlugin } from '@cni/skel';
 import { bandwidth } from '@cni/plugin-bandwidth';
+import { bond } from '@cni/plugin-bond';
 import { bridge } from '@cni/plugin-bridge';
 import { dummy } from '@cni/plugin-dummy';
 import { firewall } from '@cni/plugin-firewall';
@@ -27,6 +28,7 @@ import { vrf } from '@cni/plugin-vrf';
  */
 export const plugins = {
   bandwidth,
+  bond,
   bridge,
   dummy,
   firewall,

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+import type { BondMode } from '@cni/netlink';
+import { CNI_ERROR_CODES, CniError, invalidConfigError, type NetConf } from '@cni/spec';
+import { ipamTypeOf, optionalBool, optionalInt } from './internal/keys.ts';
+
+/** The bonding modes, as the kernel and bond-cni name them. */
+export const BOND_MODES = ['balance-rr', 'active-backup', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb'] as const satisfies readonly BondMode[];
+
+/** The bond configuration, validated, with bond-cni's defaults applied. */
+export interface BondNetConf extends NetConf {
+  /** The bonding mode (required). */
+  mode: BondMode;
+  /** MII link monitoring interval in ms; bond-cni takes it as a string of digits, a number works too. Default 100. */
+  miimon: number;
+  /** fail_over_mac: 0 none, 1 active, 2 follow. Default 0. */
+  failOverMac: 0 | 1 | 2;
+  /** The links are in the container already (true), or are taken from the host (false, the default) and given back on DEL. */
+  linksInContainer: boolean;
+  /** The bond's MTU, which its links take: [68, every link's MTU]. Default 1500. */
+  mtu: number;
+  /** The names of the links to bond, at least two, each once. */
+  links: string[];
+  /** The IPAM plugin to delegate to; `''` for an L2-only bond. */
+  ipamType: string;
+}
+
+function readMiimon(conf: NetConf): number {
+  const value = conf['miimon'];
+  if (value === undefined || value === null || value === '') return 100;
+  const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isInteger(number) || number < 0 || number > 0x7fff_ffff) {
+    throw invalidConfigError('miimon', value, 'a whole number of milliseconds (a string of digits, as bond-cni takes it, or a number)');
+  }
+  return number;
+}
+
+function readLinks(conf: NetConf): string[] {
+  const value = conf['links'];
+  if (!Array.isArray(value)) throw invalidConfigError('links', value ?? null, 'a list of at least two {"name": "<link>"} objects');
+  const names = value.map((entry, index) => {
+    const name = (entry as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string' || name === '' || Buffer.byteLength(name) > 15) throw invalidConfigError(`links[${index}].name`, name ?? null, 'a link name');
+    return name;
+  });
+  if (names.length < 2) throw invalidConfigError('links', value, 'a list of at least two {"name": "<link>"} objects');
+  const twice = names.find((name, index) => names.indexOf(name) !== index);
+  if (twice !== undefined) throw invalidConfigError('links', value, `a list of distinct links ("${twice}" is named twice)`);
+  return names;
+}
+
+/** Read and validate the configuration as bond-cni's `loadConf` and validation do, with errors naming key and value. */
+export function loadConf(conf: NetConf): BondNetConf {
+  const mode = conf['mode'];
+  if (typeof mode !== 'string' || !(BOND_MODES as readonly string[]).includes(mode)) {
+    throw invalidConfigError('mode', mode ?? null, `one of ${BOND_MODES.join(', ')}`);
+  }
+  const ipamType = ipamTypeOf(conf);
+  if (ipamType === 'bond') throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, 'invalid ipam type "bond": bond is not an IPAM plugin');
+  return {
+    ...conf,
+    mode: mode as BondMode,
+    miimon: readMiimon(conf),
+    failOverMac: optionalInt(conf, 'failOverMac', 0, 2, 0) as 0 | 1 | 2,
+    linksInContainer: optionalBool(conf, 'linksInContainer'),
+    mtu: optionalInt(conf, 'mtu', 68, 65535, 1500),
+    links: readLinks(conf),
+    ipamType,
+  };
+}
