@@ -254,6 +254,15 @@ describe.skipIf(process.getuid?.() !== 0)('macvlan on the host kernel', () => {
     expect(missing.error).toEqual({ code: 999, msg: 'failed to lookup master "absent0": link not found' });
     expect((await inProcess({ command: 'DEL', netns: netns.container, conf: l3 })).exitCode).toBe(0);
     expect(await readLink(netns.container, 'eth0')).toBeUndefined();
+
+    // Without master, the interface of the container's own default route.
+    await netns.execContainer(['ip', 'addr', 'add', '198.51.100.2/24', 'dev', 'inner0']);
+    await netns.execContainer(['ip', 'route', 'add', 'default', 'via', '198.51.100.1', 'dev', 'inner0']);
+    const { master: _, ...noMaster } = l3;
+    const defaulted = await inProcess({ command: 'ADD', netns: netns.container, ifName: 'eth1', conf: noMaster });
+    expect(defaulted.error).toBeUndefined();
+    expect((await readLink(netns.container, 'eth1'))?.link).toBe('inner0');
+    expect((await inProcess({ command: 'DEL', netns: netns.container, ifName: 'eth1', conf: noMaster })).exitCode).toBe(0);
   });
 
   it('refuses bad input naming key and value, leaving nothing behind', async () => {
