@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Test helpers (not exported by the package): a TCP and UDP server in a namespace and a client.
-import { spawn } from 'node:child_process';
-import { exec, netnsName, type NetnsRef } from '@cni/testkit';
+import { execFile, spawn } from 'node:child_process';
 import { onTestFinished } from 'vitest';
+
+/** A namespace by name, or anything with a name (a testkit namespace). */
+type NetnsRef = string | { readonly name: string };
+const netnsName = (ns: NetnsRef) => (typeof ns === 'string' ? ns : ns.name);
 
 const SERVER = `
 const net = require('node:net');
@@ -53,7 +56,10 @@ export async function startServer(ns: NetnsRef, tcpPort: number, udpPort: number
 }
 
 /** Connect from `ns` to `host:port` and return what the server answered, or `timeout`/`error ...`. */
-export async function request(ns: NetnsRef, protocol: 'tcp' | 'udp', host: string, port: number): Promise<string> {
-  const result = await exec(ns, [process.execPath, '-e', CLIENT, protocol, host, String(port)], { allowFailure: true, timeoutMs: 10_000 });
-  return result.stdout;
+export function request(ns: NetnsRef, protocol: 'tcp' | 'udp', host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    execFile('ip', ['netns', 'exec', netnsName(ns), process.execPath, '-e', CLIENT, protocol, host, String(port)], { timeout: 10_000 }, (_error, stdout) =>
+      resolve(String(stdout)),
+    );
+  });
 }
