@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { chmodSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
 const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
@@ -11,9 +11,14 @@ const entry = Object.fromEntries(
     .map((file) => [file.slice(0, -3), `src/bin/${file}`]),
 );
 
+// The build writes into a staging folder and then renames each executable over the old one, so a
+// rebuild never leaves a moment where dist/bin/<name> is missing or half written (tests and
+// runtimes may be running them).
+const staging = `dist/.staging-${process.pid}`;
+
 export default defineConfig({
   entry,
-  outDir: 'dist/bin',
+  outDir: staging,
   // CommonJS: an executable copied to /opt/cni/bin has no package.json to say it is a module.
   format: ['cjs'],
   target: 'node20',
@@ -32,14 +37,18 @@ export default defineConfig({
   splitting: false,
   sourcemap: false,
   dts: false,
-  clean: true,
+  clean: false,
   async onSuccess() {
-    for (const name of Object.keys(entry)) {
-      // Upstream's names have no extension, which tsup's outExtension cannot express.
-      renameSync(`dist/bin/${name}.cjs`, `dist/bin/${name}`);
-      chmodSync(`dist/bin/${name}`, 0o755);
-    }
+    mkdirSync('dist/bin', { recursive: true });
     // Inside this package ("type": "module") Node would read an extensionless file as ESM.
     writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
+    for (const name of Object.keys(entry)) {
+      // Upstream's names have no extension, which tsup's outExtension cannot express.
+      chmodSync(`${staging}/${name}.cjs`, 0o755);
+      renameSync(`${staging}/${name}.cjs`, `dist/bin/${name}`);
+    }
+    // Executables of plugins no longer registered go.
+    for (const file of readdirSync('dist/bin')) if (!(file in entry)) rmSync(`dist/bin/${file}`, { force: true });
+    if (existsSync(staging)) rmSync(staging, { recursive: true, force: true });
   },
 });
