@@ -323,7 +323,22 @@ describe('multinet with fake delegates', () => {
     expect((await run(options, 'DEL', conf)).code).toBe(0);
     expect(calls.map((c) => `${c.type} ${c.ifName}`)).toEqual(['macvlan net1', 'bridge eth0']);
     calls.length = 0;
-    // Nothing left: a second DEL succeeds without deleting anything.
+    // Nothing left and the pod gone: a second DEL succeeds without deleting anything.
+    pods.clear();
+    expect((await run(options, 'DEL', conf)).code).toBe(0);
+    expect(calls).toEqual([]);
+  });
+
+  it('plans the attachments again from the pod when no cache is left', async () => {
+    pods.set('web/pod-a', pod('web', 'pod-a', { 'k8s.v1.cni.cncf.io/networks': 'macvlan-a' }));
+    expect((await run(options, 'ADD', conf)).code).toBe(0);
+    rmSync(join(dir, 'cache'), { recursive: true });
+    calls.length = 0;
+    expect((await run(options, 'DEL', conf)).code).toBe(0);
+    expect(calls.map((c) => `${c.command} ${c.type} ${c.ifName}`)).toEqual(['DEL macvlan net1', 'DEL bridge eth0']);
+    // Neither cache nor pod: nothing to delete, and no error.
+    pods.clear();
+    calls.length = 0;
     expect((await run(options, 'DEL', conf)).code).toBe(0);
     expect(calls).toEqual([]);
   });

@@ -435,6 +435,23 @@ function fromResultCache<P>(session: Session<P>): CachedAttachment[] {
   return attachments.sort((a, b) => Number(b.isDefault) - Number(a.isDefault) || a.ifName.localeCompare(b.ifName, 'en', { numeric: true }));
 }
 
+/**
+ * The attachments of a container when no cache knows them (a wiped cniDir): planned again from the
+ * pod, if the API server answers and the pod still exists; otherwise there is nothing to delete.
+ */
+async function fromApi<P>(session: Session<P>): Promise<CachedAttachment[]> {
+  if (!session.request.args.K8S_POD_NAME || !(await session.kube().catch(() => undefined))) return [];
+  try {
+    const planned = await session.plan(await session.pod());
+    session.log('no cache: attachments planned again from the pod', { attachments: planned.length });
+    const args = argPairs(session.request.argsString);
+    return planned.map((entry) => toCached(entry, args));
+  } catch (error) {
+    session.log('no cache and the pod cannot be read: nothing to delete', { reason: errorText(error) });
+    return [];
+  }
+}
+
 async function del<P>(session: Session<P>): Promise<void> {
   const { request, conf } = session;
   const read = readAttachmentCache(conf.cniDir, request.containerId);
@@ -445,6 +462,7 @@ async function del<P>(session: Session<P>): Promise<void> {
     // DEL never depends on the API server or on an intact record: libcni's cache has every attachment that was added.
     if (read.state === 'corrupt') session.log('attachment cache unreadable, using the result cache', { reason: read.reason });
     attachments = fromResultCache(session);
+    if (attachments.length === 0) attachments = await fromApi(session);
   }
   const failures = await session.deleteAll(attachments, request.netns);
   if (failures.length > 0) {
