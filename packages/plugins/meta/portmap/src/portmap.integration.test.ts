@@ -117,6 +117,38 @@ describe.skipIf(process.getuid?.() !== 0)('portmap on the host kernel', () => {
     });
   }
 
+  it('nftables: conditionsV4 hold for the container that set them, not for a later container without any (upstream: last ADD wins)', async () => {
+    const { netns, chain } = await setup({ backend: 'nftables', conditionsV4: ['ip', 'saddr', '10.99.0.0/16'] }, { mappings: [MAPPINGS[0]!] });
+    const result = await chain.add();
+    await startServer(netns.container, 80, 53);
+    // The world (192.0.2.254) is outside 10.99.0.0/16: the first container's port stays closed to it.
+    expect(await request(netns.world!, 'tcp', HOST_V4, 8080)).not.toContain('tcp from');
+    // A second attachment without conditions, to the same pod address on another port.
+    const second = await execPlugin(`${BIN}/portmap`, {
+      command: 'ADD',
+      netns: netns.container,
+      hostNetns: netns.host,
+      containerId: 'portmap-ctr-2',
+      ifName: 'eth0',
+      cniPath: BIN,
+      conf: { cniVersion: '1.0.0', name: 'pmnet', type: 'portmap', backend: 'nftables', runtimeConfig: { portMappings: [{ hostPort: 9090, containerPort: 80, protocol: 'tcp' }] }, prevResult: result },
+    });
+    expect(second.exitCode).toBe(0);
+    expect(await request(netns.world!, 'tcp', HOST_V4, 9090)).toBe(`tcp from ${WORLD_V4}`);
+    expect(await request(netns.world!, 'tcp', HOST_V4, 8080)).not.toContain('tcp from');
+    await execPlugin(`${BIN}/portmap`, {
+      command: 'DEL',
+      netns: netns.container,
+      hostNetns: netns.host,
+      containerId: 'portmap-ctr-2',
+      ifName: 'eth0',
+      cniPath: BIN,
+      conf: { cniVersion: '1.0.0', name: 'pmnet', type: 'portmap', backend: 'nftables', runtimeConfig: { portMappings: [{ hostPort: 9090, containerPort: 80, protocol: 'tcp' }] } },
+    });
+    await chain.del();
+    expect(await portmapState(netns)).toEqual({ dnChains: [], nftRules: [] });
+  });
+
   it('iptables: the same nat rules as Debian\'s reference portmap (v1.1.1) for snat, markMasqBit and conditionsV4/V6', async () => {
     const portmap = { backend: undefined, markMasqBit: 5, conditionsV4: ['!', '-s', '10.99.0.0/16'], conditionsV6: ['!', '-s', 'fd99::/64'] };
     const mappings = [...MAPPINGS, { hostPort: 9090, containerPort: 90, protocol: 'tcp', hostIP: HOST_V4 }];
