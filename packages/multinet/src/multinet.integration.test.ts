@@ -175,6 +175,12 @@ describe.skipIf(process.getuid?.() !== 0)('multinet with real plugins', () => {
     expect(code).toBe(0);
     const defaults = (await readRoutes(netns.container, { family: 4 })).filter((route) => route.dst === 'default');
     expect(defaults.map((route) => `${route.gateway} ${route.dev}`)).toEqual(['10.30.0.1 net2']);
+    // The default network's result, returned to the runtime, no longer claims the default route.
+    expect((out.routes as { dst: string }[] | undefined) ?? []).not.toContainEqual(expect.objectContaining({ dst: '0.0.0.0/0' }));
+    // The cached results follow the move, so CHECK agrees with the namespace.
+    const checked = await run('CHECK');
+    expect(checked.out.msg).toBeUndefined();
+    expect(checked.code).toBe(0);
     expect((await run('DEL')).code).toBe(0);
   });
 });

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import {
+  cacheFilePath,
   CniConfig,
   confListFromBytes,
   RawExec,
+  writeCache,
+  type CacheFileV1,
   type InProcessPlugins,
   type NetworkConfigList,
   type PluginExec,
@@ -399,8 +402,15 @@ async function add<P>(session: Session<P>): Promise<Result> {
   const routeOwner = planned.findIndex((entry) => entry.selection?.defaultRoute !== undefined);
   if (routeOwner > 0) {
     const owner = planned[routeOwner] as Planned;
+    const gateways = owner.selection?.defaultRoute ?? [];
     try {
-      await applyDefaultRoute(request.netns, owner.ifName, owner.selection?.defaultRoute ?? []);
+      await applyDefaultRoute(request.netns, owner.ifName, gateways);
+      // The results (cached for CHECK, and the one returned) say where the default route now is.
+      for (const [index, entry] of planned.entries()) {
+        const moved = moveDefaultRoutes(results[index] as Result, index === routeOwner ? gateways : []);
+        results[index] = moved;
+        rewriteCachedResult(conf.cniDir, entry, session.runtime(attachments[index] as CachedAttachment, request.netns), moved);
+      }
     } catch (error) {
       await rollback(planned.length - 1, `failed to move the default route to "${owner.ifName}": ${errorText(error)}`);
     }
@@ -418,6 +428,39 @@ async function add<P>(session: Session<P>): Promise<Result> {
     }
   }
   return results[0] as Result;
+}
+
+const isDefaultDst = (dst: string) => dst === '0.0.0.0/0' || dst === '::/0';
+
+/** `result` without its default routes, plus one through each of `gateways` (one per family). */
+function moveDefaultRoutes(result: Result, gateways: readonly string[]): Result {
+  const copy = JSON.parse(JSON.stringify(result)) as Record<string, unknown> & {
+    routes?: { dst: string; gw?: string }[];
+    ip4?: { routes?: { dst: string }[] };
+    ip6?: { routes?: { dst: string }[] };
+  };
+  if (copy.ip4?.routes) copy.ip4.routes = copy.ip4.routes.filter((route) => !isDefaultDst(route.dst));
+  if (copy.ip6?.routes) copy.ip6.routes = copy.ip6.routes.filter((route) => !isDefaultDst(route.dst));
+  const legacy = copy.ip4 !== undefined || copy.ip6 !== undefined;
+  if (copy.routes || (!legacy && gateways.length > 0)) {
+    const routes = (copy.routes ?? []).filter((route) => !isDefaultDst(route.dst));
+    const families = new Set<string>();
+    for (const gateway of gateways) {
+      const dst = gateway.includes(':') ? '::/0' : '0.0.0.0/0';
+      if (families.has(dst)) continue;
+      families.add(dst);
+      routes.push({ dst, gw: gateway });
+    }
+    copy.routes = routes;
+  }
+  return copy as unknown as Result;
+}
+
+/** Put `result` into libcni's cache record of an attachment, so that CHECK and DEL read what is true. */
+function rewriteCachedResult(cniDir: string, entry: Planned, rt: RuntimeConf, result: Result): void {
+  const file = cacheFilePath(cniDir, entry.list.name, rt);
+  const record = JSON.parse(readFileSync(file, 'utf8')) as CacheFileV1;
+  writeCache(cniDir, { ...record, result: result as unknown as Record<string, unknown> });
 }
 
 /** The attachments of a container when multinet's own record is gone: libcni's result cache. */
