@@ -8,6 +8,7 @@ CNI_TEST_APT_PACKAGES=(
   libnl-3-200 libnl-route-3-200
   containernetworking-plugins
   qemu-system-x86 linux-image-cloud-amd64 busybox-static e2fsprogs cpio kmod
+  firewalld
 )
 CNI_DEMO_APT_PACKAGES=(
   iproute2 nftables iptables iputils-ping libnl-3-200 libnl-route-3-200
@@ -27,8 +28,18 @@ setup_system_packages() {
   fi
   step "apt-get install ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Daemons among these (firewalld, later dnsmasq) must not start on the machine's own network:
+  # tests start their own copies inside namespaces they make. A policy-rc.d that refuses every
+  # start is what Debian provides for that; one is put in place for the install if none exists.
+  local policy=/usr/sbin/policy-rc.d placed=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && placed=1
+  fi
+  command -v systemctl >/dev/null && systemctl mask firewalld.service >/dev/null 2>&1
   apt-get update -q || fail "apt-get update failed"
-  apt-get install -y -q --no-install-recommends "${missing[@]}" || fail "apt-get install failed"
+  apt-get install -y -q --no-install-recommends "${missing[@]}" || { [ -n "$placed" ] && rm -f "$policy"; fail "apt-get install failed"; }
+  [ -n "$placed" ] && rm -f "$policy"
+  return 0
 }
 
 setup_node_dependencies() {
