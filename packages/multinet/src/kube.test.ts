@@ -41,6 +41,12 @@ describe('KubeClient', () => {
     expect(server.requests.every((r) => r.authorization === `Bearer ${server.token}`)).toBe(true);
   });
 
+  it('puts the API path after the path of a server behind a proxy', async () => {
+    const kube = client({ server: `${server.url}/k8s/clusters/c-1/`, retries: 0 });
+    expect(await kube.getPod('default', 'web')).toBeUndefined();
+    expect(server.requests[0]?.path).toBe('/k8s/clusters/c-1/api/v1/namespaces/default/pods/web');
+  });
+
   it('answers undefined for 404', async () => {
     const kube = client();
     expect(await kube.getPod('default', 'gone')).toBeUndefined();

@@ -217,7 +217,8 @@ export class KubeClient implements KubeApi {
       headers['Content-Type'] = contentType ?? 'application/json';
       headers['Content-Length'] = String(Buffer.byteLength(body));
     }
-    const url = new URL(path, this.#url);
+    // A server behind a proxy has a path of its own (`https://host/k8s/clusters/c-1`): the API path goes after it.
+    const url = new URL(`${this.#url.pathname.replace(/\/+$/u, '')}${path}`, this.#url);
     const timeout = this.#options.timeoutMs ?? 10_000;
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise<Answer>((done, fail) => {

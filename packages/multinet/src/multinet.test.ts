@@ -272,6 +272,14 @@ describe('multinet with fake delegates', () => {
     expect(calls).toEqual([]);
   });
 
+  it('names a missing IPAM plugin too', async () => {
+    nads.set('web/leases', nad('web', 'leases', { cniVersion: '1.0.0', type: 'macvlan', ipam: { type: 'whereabouts' } }));
+    pods.set('web/pod-a', pod('web', 'pod-a', { 'k8s.v1.cni.cncf.io/networks': 'leases' }));
+    const { out } = await run(options, 'ADD', { ...conf, binDir: '/opt/cni/bin' });
+    expect(out.msg).toBe('network "web/leases": plugin "whereabouts" is not installed in [/opt/cni/bin]');
+    expect(calls).toEqual([]);
+  });
+
   it('delegates the vendor form when its plugin is installed, with the NAD annotations', async () => {
     options.exec = fakeExec(calls, ['bridge', 'contrail-k8s-cni']);
     nads.set('web/contrail', {

@@ -296,14 +296,17 @@ class Session<P> {
     const inProcess = this.options.inProcess?.plugins ?? {};
     for (const entry of planned) {
       for (const plugin of entry.list.plugins) {
-        const type = plugin.network.type;
-        if (Object.hasOwn(inProcess, type)) continue;
-        try {
-          this.exec.findInPath(type, this.cni.path);
-        } catch {
-          throw new MultinetError(`network "${entry.network}": plugin "${type}" is not installed in [${this.cni.path.join(' ')}]`, {
-            code: CNI_ERROR_CODES.INVALID_NETWORK_CONFIG,
-          });
+        // The IPAM plugin too: the delegate looks it up in the same CNI_PATH.
+        const ipam = (plugin.network as { ipam?: { type?: unknown } }).ipam?.type;
+        for (const type of [plugin.network.type, ...(typeof ipam === 'string' && ipam !== '' ? [ipam] : [])]) {
+          if (Object.hasOwn(inProcess, type)) continue;
+          try {
+            this.exec.findInPath(type, this.cni.path);
+          } catch {
+            throw new MultinetError(`network "${entry.network}": plugin "${type}" is not installed in [${this.cni.path.join(' ')}]`, {
+              code: CNI_ERROR_CODES.INVALID_NETWORK_CONFIG,
+            });
+          }
         }
       }
     }
