@@ -50,7 +50,30 @@ export interface KubeServer {
 
 let certificate: { cert: string; key: string } | undefined;
 
-/** A self-signed certificate for 127.0.0.1, made once per test process with openssl. */
+/**
+ * A self-signed certificate for 127.0.0.1 (valid until 2126), for machines without the openssl
+ * program: Node can use certificates but not make them. Test-only, trusted by nothing else.
+ */
+const FALLBACK_CERTIFICATE = {
+  cert: `-----BEGIN CERTIFICATE-----
+MIIBmjCCAUGgAwIBAgIUDZl3a7YbneLNLBbBCvTBnbNb6PswCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTEyMzIyMTM1NVoYDzIxMjYxMDMw
+MjIxMzU1WjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAATpCkkYYdRNLy6fe88azDk9J7OksT6u89AeFsiVkG2LMV9Q2X+e35gB
+CDOBwSQGK4NBTZHDdjIpYT7Jo3XsCKRko28wbTAdBgNVHQ4EFgQUoZnlT2uG4bPy
+Hnfhz+I53ztWLs4wHwYDVR0jBBgwFoAUoZnlT2uG4bPyHnfhz+I53ztWLs4wDwYD
+VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARhwR/AAABgglsb2NhbGhvc3QwCgYIKoZI
+zj0EAwIDRwAwRAIgN+/c9MHRxALiAXeLOM4a7j6NScaDEpRmSVZkVDxIm5YCIA2A
+ZCr5yyv7PcRkF69UlKAR2HSNCLMmz/P7LlemJOCH
+-----END CERTIFICATE-----\n`,
+  key: `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgu/7vzQrVRU+CeC4k
+Znldw2PB/PHvvajzKYOSB1yuqwmhRANCAATpCkkYYdRNLy6fe88azDk9J7OksT6u
+89AeFsiVkG2LMV9Q2X+e35gBCDOBwSQGK4NBTZHDdjIpYT7Jo3XsCKRk
+-----END PRIVATE KEY-----\n`,
+};
+
+/** A self-signed certificate for 127.0.0.1, made once per test process with openssl when it is installed. */
 function selfSigned(): { cert: string; key: string } {
   if (certificate) return certificate;
   const dir = mkdtempSync(join(tmpdir(), 'multinet-cert-'));
@@ -61,6 +84,9 @@ function selfSigned(): { cert: string; key: string } {
       '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
     ], { stdio: 'ignore' });
     certificate = { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
+    return certificate;
+  } catch {
+    certificate = FALLBACK_CERTIFICATE;
     return certificate;
   } finally {
     rmSync(dir, { recursive: true, force: true });
