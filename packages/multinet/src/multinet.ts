@@ -126,7 +126,8 @@ class Session<P> {
     this.request = request;
     this.options = options;
     this.conf = parseMultinetConf(request.conf);
-    this.exec = options.exec ?? new RawExec({ stderr: null });
+    // Delegates' diagnostics go to the runtime's log, as upstream's invoke passes stderr on.
+    this.exec = options.exec ?? new RawExec();
     this.cni = new CniConfig<P>({
       path: [this.conf.binDir, ...request.path.filter((dir) => dir !== this.conf.binDir)],
       cacheDir: this.conf.cniDir,
