@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PluginExec } from '@cni/libcni';
-import { runPlugin } from '@cni/skel';
-import { CniError } from '@cni/spec';
+import { definePlugin, runPlugin, type CniPlugin } from '@cni/skel';
+import { ALL_SPEC_VERSIONS, CniError } from '@cni/spec';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { attachmentCachePath } from './cache.ts';
 import type { KubeApi, Pod } from './kube.ts';
@@ -395,6 +395,28 @@ describe('multinet with fake delegates', () => {
     const { out } = await run({ ...options, readinessTimeoutMs: 150 }, 'ADD', { ...conf, readinessindicatorfile: join(dir, 'never') });
     expect(out).toMatchObject({ code: 11 });
     expect(String(out.msg)).toContain('readiness indicator file');
+  });
+
+  it('runs delegates given as plugin values in this process, the others as executables', async () => {
+    const seen: string[] = [];
+    const inline = definePlugin({
+      name: 'inline',
+      versions: ALL_SPEC_VERSIONS,
+      add: (request) => {
+        seen.push(`ADD ${request.ifName} ${request.args.K8S_POD_NAME}`);
+        return { cniVersion: '1.0.0', interfaces: [{ name: request.ifName, sandbox: request.netns }], ips: [{ address: '10.7.0.2/24', interface: 0 }] };
+      },
+      del: (request) => {
+        seen.push(`DEL ${request.ifName}`);
+      },
+    });
+    nads.set('web/mine', nad('web', 'mine', { cniVersion: '1.0.0', type: 'inline' }));
+    pods.set('web/pod-a', pod('web', 'pod-a', { 'k8s.v1.cni.cncf.io/networks': 'mine' }));
+    const withInline: MultinetOptions<CniPlugin> = { ...options, inProcess: { plugins: { inline }, run: (plugin, io) => runPlugin(plugin, io) } };
+    expect((await run(withInline as MultinetOptions, 'ADD', conf)).code).toBe(0);
+    expect((await run(withInline as MultinetOptions, 'DEL', conf)).code).toBe(0);
+    expect(seen).toEqual(['ADD net1 pod-a', 'DEL net1']);
+    expect(calls.map((c) => `${c.command} ${c.type} ${c.ifName}`)).toEqual(['ADD bridge eth0', 'DEL bridge eth0']);
   });
 
   it('works without Kubernetes: inline delegates, NADs from a folder, annotations from the runtime', async () => {
