@@ -38,9 +38,11 @@ const leases = (netns: TestNetns): string[] => {
 
 describe('dummy in the VM kernel', () => {
   describe.each(['0.3.1', '1.1.0'])('[%s] dummy', (version) => {
-    it('configures with ADD, passes CHECK, and deconfigures with DEL (built executable)', async () => {
+    // The newest version through the built executable, the oldest in process (the VM tier's budget).
+    it(`configures with ADD, passes CHECK, and deconfigures with DEL (${version === '1.1.0' ? 'built executable' : 'in process'})`, async () => {
       const netns = await useTestNetns();
-      const added = await exec(netns, { command: 'ADD', conf: conf(netns, version) });
+      const run = (options: Omit<PluginRunOptions, 'hostNetns'>) => (version === '1.1.0' ? exec(netns, options) : inProcess(netns, options));
+      const added = await run({ command: 'ADD', conf: conf(netns, version) });
       expect(added.error).toBeUndefined();
       expect((added.result as { cniVersion: string }).cniVersion).toBe(version);
       const result = toCurrentResult(added.result as Result);
@@ -52,10 +54,10 @@ describe('dummy in the VM kernel', () => {
       expect(result.ips?.map((ip) => [ip.address, ip.interface])).toEqual([['10.20.0.2/24', 0]]);
       expect((await readRoutes(netns.container, { family: 4 })).find((route) => route.dst === '10.30.0.0/16')?.gateway).toBe('10.20.0.1');
       if (specVersionHas('check', version)) {
-        const checked = await exec(netns, { command: 'CHECK', conf: conf(netns, version, { prevResult: added.result }) });
+        const checked = await run({ command: 'CHECK', conf: conf(netns, version, { prevResult: added.result }) });
         expect(checked.error).toBeUndefined();
       }
-      expect((await exec(netns, { command: 'DEL', conf: conf(netns, version) })).exitCode).toBe(0);
+      expect((await run({ command: 'DEL', conf: conf(netns, version) })).exitCode).toBe(0);
       expect(await readLink(netns.container, 'eth0')).toBeUndefined();
       expect(leases(netns)).toEqual([]);
       expect((await inProcess(netns, { command: 'DEL', conf: conf(netns, version) })).exitCode).toBe(0);
@@ -85,5 +87,19 @@ describe('dummy in the VM kernel', () => {
     expect((await check()).error?.msg).toBe('container interface "eth1" is a bridge, not a dummy');
     expect((await inProcess(netns, { command: 'DEL', ifName: 'eth1', conf: conf(netns, '1.1.0') })).exitCode).toBe(0);
     expect(leases(netns)).toEqual([]);
+  });
+
+  it('GC releases the leases of attachments not listed and keeps the listed ones; STATUS asks IPAM (in process)', async () => {
+    const netns = await useTestNetns();
+    // No routes: two interfaces of one namespace would both add the same one.
+    const config = conf(netns, '1.1.0', { ipam: { type: 'host-local', dataDir: netns.dir, subnet: '10.20.0.0/24' } });
+    expect((await inProcess(netns, { command: 'ADD', containerId: 'live', ifName: 'eth0', conf: config })).error?.msg).toBeUndefined();
+    expect((await inProcess(netns, { command: 'ADD', containerId: 'stale', ifName: 'eth1', conf: config })).error?.msg).toBeUndefined();
+    expect(leases(netns).sort()).toEqual(['10.20.0.2', '10.20.0.3']);
+    const valid = { ...config, 'cni.dev/valid-attachments': [{ containerID: 'live', ifname: 'eth0' }] };
+    expect((await inProcess(netns, { command: 'GC', conf: valid })).exitCode).toBe(0);
+    expect(leases(netns)).toEqual(['10.20.0.2']);
+    expect((await inProcess(netns, { command: 'STATUS', conf: config })).exitCode).toBe(0);
+    expect(await readAddressList(netns.container, 'eth0', 4)).toEqual(['10.20.0.2/24']);
   });
 });
