@@ -77,12 +77,12 @@ describe('bond in the VM kernel', () => {
   it('[0.3.1] bonds links already in the container and releases them there (in process)', async () => {
     const netns = await useTestNetns();
     await links(netns, netns.container);
-    const config = conf('0.3.1', { linksInContainer: true, mode: 'balance-rr', mtu: 1400 });
+    const config = conf('0.3.1', { linksInContainer: true, mode: 'balance-xor', mtu: 1400, xmitHashPolicy: 'layer3+4', allSlavesActive: 1 });
     const added = await inProcess(netns, { command: 'ADD', ifName: 'bond0', conf: config });
     expect(added.error?.msg).toBeUndefined();
     expect((added.result as { cniVersion: string }).cniVersion).toBe('0.3.1');
     const bond0 = await readLink(netns.container, 'bond0');
-    expect(bond0?.linkinfo?.info_data).toMatchObject({ mode: 'balance-rr' });
+    expect(bond0?.linkinfo?.info_data).toMatchObject({ mode: 'balance-xor', xmit_hash_policy: 'layer3+4', all_slaves_active: 1 });
     expect(bond0?.mtu).toBe(1400);
     expect((await readLink(netns.container, 'lnk1'))?.master).toBe('bond0');
     expect((await inProcess(netns, { command: 'DEL', ifName: 'bond0', conf: config })).exitCode).toBe(0);

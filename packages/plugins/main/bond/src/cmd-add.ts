@@ -3,7 +3,7 @@ import { configureIface, ipamAdd, ipamDel } from '@cni/ipam';
 import { openNetlink, type Netlink } from '@cni/netlink';
 import type { AddRequest } from '@cni/skel';
 import type { Result, ResultV100 } from '@cni/spec';
-import { setFailOverMac } from './internal/bond-options.ts';
+import { setBondOptions } from './internal/bond-options.ts';
 import { messageOf, openSandbox } from './internal/sandbox.ts';
 import { enslaveLinks, findLinks, releaseLinks, takeLinks } from './links.ts';
 import { loadConf } from './net-conf.ts';
@@ -30,12 +30,15 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
         throw new Error(`failed to create bond "${request.ifName}": ${messageOf(error)}`, { cause: error });
       }
       const bond = await container.link.get({ name: request.ifName });
-      if (conf.failOverMac !== 0) {
-        try {
-          setFailOverMac(request.netns, bond.index, conf.failOverMac);
-        } catch (error) {
-          throw new Error(`failed to set fail_over_mac ${conf.failOverMac} on bond "${request.ifName}": ${messageOf(error)}`, { cause: error });
-        }
+      try {
+        setBondOptions(request.netns, bond.index, {
+          ...(conf.failOverMac === 0 ? {} : { failOverMac: conf.failOverMac }),
+          ...(conf.xmitHashPolicy === undefined ? {} : { xmitHashPolicy: conf.xmitHashPolicy }),
+          ...(conf.allSlavesActive === undefined ? {} : { allSlavesActive: conf.allSlavesActive }),
+          ...(conf.tlbDynamicLb === undefined ? {} : { tlbDynamicLb: conf.tlbDynamicLb }),
+        });
+      } catch (error) {
+        throw new Error(`failed to set the options of bond "${request.ifName}": ${messageOf(error)}`, { cause: error });
       }
       await enslaveLinks(container, conf, bond.index);
       const result: ResultV100 = { cniVersion: '1.1.0', interfaces: [{ name: request.ifName, mac: '', sandbox: request.netns }] };

@@ -22,6 +22,7 @@ const run = (options: Parameters<typeof runInProcess>[1]) => runInProcess((io) =
 describe('bond loadConf', () => {
   it('applies the defaults', () => {
     expect(load({})).toMatchObject({ mode: 'active-backup', miimon: 100, failOverMac: 0, linksInContainer: false, mtu: 1500, links: ['net1', 'net2'], ipamType: '' });
+    expect(load({})).toMatchObject({ xmitHashPolicy: undefined, allSlavesActive: undefined, tlbDynamicLb: undefined });
   });
 
   it.each(['balance-rr', 'active-backup', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb'])('accepts mode %s', (mode) => {
@@ -40,6 +41,14 @@ describe('bond loadConf', () => {
       mtu: 9000,
       ipamType: 'static',
     });
+  });
+
+  it('reads xmitHashPolicy, allSlavesActive and tlbDynamicLb (the last in balance-tlb and balance-alb only)', () => {
+    expect(load({ xmitHashPolicy: 'layer3+4', allSlavesActive: 1 })).toMatchObject({ xmitHashPolicy: 'layer3+4', allSlavesActive: 1 });
+    expect(load({ mode: 'balance-tlb', tlbDynamicLb: 0 }).tlbDynamicLb).toBe(0);
+    expect(failure({ tlbDynamicLb: 1 })).toEqual({ code: 7, msg: 'invalid tlbDynamicLb 1, must be set only in balance-tlb or balance-alb mode (mode is active-backup)' });
+    expect(failure({ xmitHashPolicy: 'layer9' }).msg).toBe('invalid xmitHashPolicy "layer9", must be one of layer2, layer3+4, layer2+3, encap2+3, encap3+4, vlan+srcmac');
+    expect(failure({ allSlavesActive: 2 })).toEqual({ code: 7, msg: 'invalid allSlavesActive 2, must be an integer in [0, 1]' });
   });
 
   it('refuses bad keys, naming key and value', () => {

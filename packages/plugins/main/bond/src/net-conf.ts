@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { BondMode } from '@cni/netlink';
 import { CNI_ERROR_CODES, CniError, invalidConfigError, type NetConf } from '@cni/spec';
-import { ipamTypeOf, optionalBool, optionalInt } from './internal/keys.ts';
+import { XMIT_HASH_POLICIES } from './internal/bond-options.ts';
+import { ipamTypeOf, optionalBool, optionalInt, optionalString } from './internal/keys.ts';
 
 /** The bonding modes, as the kernel and bond-cni name them. */
 export const BOND_MODES = ['balance-rr', 'active-backup', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb'] as const satisfies readonly BondMode[];
@@ -20,6 +21,12 @@ export interface BondNetConf extends NetConf {
   mtu: number;
   /** The names of the links to bond, at least two, each once. */
   links: string[];
+  /** The transmit hash policy (`layer2`, `layer3+4`, ...); the kernel's default when absent. */
+  xmitHashPolicy: (typeof XMIT_HASH_POLICIES)[number] | undefined;
+  /** all_slaves_active, 0 or 1; the kernel's default when absent. */
+  allSlavesActive: number | undefined;
+  /** tlb_dynamic_lb, 0 or 1, balance-tlb and balance-alb only; the kernel's default when absent. */
+  tlbDynamicLb: number | undefined;
   /** The IPAM plugin to delegate to; `''` for an L2-only bond. */
   ipamType: string;
 }
@@ -56,9 +63,21 @@ export function loadConf(conf: NetConf): BondNetConf {
   }
   const ipamType = ipamTypeOf(conf);
   if (ipamType === 'bond') throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, 'invalid ipam type "bond": bond is not an IPAM plugin');
+  const xmitHashPolicy = optionalString(conf, 'xmitHashPolicy');
+  if (xmitHashPolicy !== undefined && !(XMIT_HASH_POLICIES as readonly string[]).includes(xmitHashPolicy)) {
+    throw invalidConfigError('xmitHashPolicy', xmitHashPolicy, `one of ${XMIT_HASH_POLICIES.join(', ')}`);
+  }
+  const optionalFlag = (key: string) => (conf[key] === undefined || conf[key] === null ? undefined : optionalInt(conf, key, 0, 1, 0));
+  const tlbDynamicLb = optionalFlag('tlbDynamicLb');
+  if (tlbDynamicLb !== undefined && mode !== 'balance-tlb' && mode !== 'balance-alb') {
+    throw invalidConfigError('tlbDynamicLb', tlbDynamicLb, `set only in balance-tlb or balance-alb mode (mode is ${mode})`);
+  }
   return {
     ...conf,
     mode: mode as BondMode,
+    xmitHashPolicy: xmitHashPolicy as BondNetConf['xmitHashPolicy'],
+    allSlavesActive: optionalFlag('allSlavesActive'),
+    tlbDynamicLb,
     miimon: readMiimon(conf),
     failOverMac: optionalInt(conf, 'failOverMac', 0, 2, 0) as 0 | 1 | 2,
     linksInContainer: optionalBool(conf, 'linksInContainer'),

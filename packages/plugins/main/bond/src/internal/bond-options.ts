@@ -2,8 +2,9 @@
 import { withNetns } from '@cni/netns';
 import { close, poll, recvFrom, sendTo, socket } from '@cni/sys';
 
-// @cni/netlink creates bonds with mode, miimon and delays but has no IFLA_BOND_FAIL_OVER_MAC: this
-// one RTM_NEWLINK is written here, on a netlink socket made inside the container, until it does.
+// @cni/netlink creates bonds with mode, miimon and delays but has no IFLA_BOND_FAIL_OVER_MAC,
+// XMIT_HASH_POLICY, ALL_SLAVES_ACTIVE or TLB_DYNAMIC_LB: this one RTM_NEWLINK is written here, on a
+// netlink socket made inside the container, until it does.
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
@@ -15,8 +16,24 @@ const NLM_F_ACK = 4;
 const IFLA_LINKINFO = 18;
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
-const IFLA_BOND_FAIL_OVER_MAC = 13;
 const POLLIN = 1;
+const IFLA_BOND_FAIL_OVER_MAC = 13;
+const IFLA_BOND_XMIT_HASH_POLICY = 14;
+const IFLA_BOND_ALL_SLAVES_ACTIVE = 17;
+const IFLA_BOND_TLB_DYNAMIC_LB = 29;
+
+/** The transmit hash policies, by the kernel's number. */
+export const XMIT_HASH_POLICIES = ['layer2', 'layer3+4', 'layer2+3', 'encap2+3', 'encap3+4', 'vlan+srcmac'] as const;
+
+/** Bond options @cni/netlink does not set; absent ones are left as the kernel has them. */
+export interface BondOptions {
+  /** 0 none, 1 active, 2 follow; taken only while the bond has no slaves. */
+  failOverMac?: number;
+  xmitHashPolicy?: (typeof XMIT_HASH_POLICIES)[number];
+  allSlavesActive?: number;
+  /** balance-tlb and balance-alb only. */
+  tlbDynamicLb?: number;
+}
 
 const align = (length: number) => (length + 3) & ~3;
 
@@ -29,11 +46,18 @@ function attribute(type: number, payload: Buffer): Buffer {
 }
 
 /**
- * Set the bond's fail_over_mac policy (0 none, 1 active, 2 follow); the kernel takes it only
- * while the bond has no slaves. Equivalent to `ip link set dev bond0 type bond fail_over_mac 1`.
+ * Set the bond's options in one request, before it has slaves. Equivalent to
+ * `ip link set dev bond0 type bond fail_over_mac 1 xmit_hash_policy layer3+4 all_slaves_active 1 tlb_dynamic_lb 0`.
  */
-export function setFailOverMac(netns: string, index: number, value: number): void {
-  const data = attribute(IFLA_INFO_DATA, attribute(IFLA_BOND_FAIL_OVER_MAC, Buffer.from([value])));
+export function setBondOptions(netns: string, index: number, options: BondOptions): void {
+  const attributes: Buffer[] = [];
+  const u8 = (type: number, value: number | undefined) => value !== undefined && attributes.push(attribute(type, Buffer.from([value])));
+  u8(IFLA_BOND_FAIL_OVER_MAC, options.failOverMac);
+  u8(IFLA_BOND_XMIT_HASH_POLICY, options.xmitHashPolicy === undefined ? undefined : XMIT_HASH_POLICIES.indexOf(options.xmitHashPolicy));
+  u8(IFLA_BOND_ALL_SLAVES_ACTIVE, options.allSlavesActive);
+  u8(IFLA_BOND_TLB_DYNAMIC_LB, options.tlbDynamicLb);
+  if (attributes.length === 0) return;
+  const data = attribute(IFLA_INFO_DATA, Buffer.concat(attributes));
   const linkinfo = attribute(IFLA_LINKINFO, Buffer.concat([attribute(IFLA_INFO_KIND, Buffer.from('bond\0')), data]));
   const message = Buffer.alloc(16 + 16 + linkinfo.length);
   message.writeUInt32LE(message.length, 0);
