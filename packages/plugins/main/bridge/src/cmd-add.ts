@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nextIp, parseCidr } from '@cni/ip';
+import { configureIface } from '@cni/ipam';
 import { setupIpMasq, setupMacSpoofCheck, teardownIpMasq, teardownMacSpoofCheck } from '@cni/netfilter';
 import type { Link, Netlink } from '@cni/netlink';
 import { writeSysctl } from '@cni/netns';
@@ -8,7 +9,6 @@ import type { AddRequest } from '@cni/skel';
 import { toCurrentResult, type InterfaceV100, type Result, type ResultV100 } from '@cni/spec';
 import { ensureAddr, ensureBridge, ensureVlanInterface, setupBridgePort, bridgeByName } from './bridge-link.ts';
 import { attachmentAlias } from './internal/attachment.ts';
-import { configureIface, familyOf } from './internal/configure-iface.ts';
 import { enableForward } from './internal/forward.ts';
 import { dnsConfSet } from './internal/keys.ts';
 import { openHost, openSandbox } from './internal/sandbox.ts';
@@ -34,7 +34,10 @@ export function calcGateways(result: ResultV100, conf: Pick<BridgeNetConf, 'isGa
     ip.interface = 2;
     if (ip.gateway === undefined && conf.isGateway) ip.gateway = nextIp(cidr.masked().address)!.toString();
     if (conf.isDefaultGateway && !defaultFound[family]) {
-      defaultFound[family] = result.routes.some((route) => route.gw !== undefined && familyOf(route.dst) === family && parseCidr(route.dst).prefix === 0);
+      defaultFound[family] = result.routes.some((route) => {
+        const dst = parseCidr(route.dst);
+        return route.gw !== undefined && dst.family === family && dst.prefix === 0;
+      });
       if (!defaultFound[family]) {
         result.routes.push({ dst: family === 4 ? '0.0.0.0/0' : '::/0', ...(ip.gateway === undefined ? {} : { gw: ip.gateway }) });
         defaultFound[family] = true;
@@ -131,7 +134,7 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
       const gateways = calcGateways(result, conf);
 
       containerSysctls(request.netns, request.ifName, conf.enabledad);
-      await configureIface(container, request.netns, request.ifName, result);
+      await configureIface(request.ifName, result, { netns: request.netns });
 
       if (conf.isGateway) {
         let vlanInterface: InterfaceV100 | undefined;

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
+import { parseCidr } from '@cni/ip';
+import { configureIface } from '@cni/ipam';
 import { setupIpMasq, teardownIpMasq } from '@cni/netfilter';
 import type { Netlink } from '@cni/netlink';
 import type { AddRequest } from '@cni/skel';
 import { toCurrentResult, type Result, type ResultV100 } from '@cni/spec';
 import { attachmentAlias } from './internal/attachment.ts';
-import { configureIface, familyOf } from './internal/configure-iface.ts';
 import { enableForward } from './internal/forward.ts';
 import { dnsConfSet } from './internal/keys.ts';
 import { openHost, openSandbox } from './internal/sandbox.ts';
@@ -20,7 +21,7 @@ const HOST_BITS = { 4: 32, 6: 128 } as const;
  * `setupContainerVeth` (the container reaches even its subnet neighbours through the host).
  */
 async function setupContainerRoutes(container: Netlink, netns: string, ifName: string, result: ResultV100): Promise<void> {
-  await configureIface(container, netns, ifName, result);
+  await configureIface(ifName, result, { netns });
   for (const ip of result.ips ?? []) {
     const address = ip.address.split('/')[0]!;
     const subnet = networkOf(ip.address);
@@ -28,7 +29,7 @@ async function setupContainerRoutes(container: Netlink, netns: string, ifName: s
       throw new Error(`failed to delete route ${subnet} dev ${ifName}: ${(error as Error).message}`, { cause: error });
     });
     if (ip.gateway === undefined) continue;
-    const bits = HOST_BITS[familyOf(ip.address)];
+    const bits = HOST_BITS[parseCidr(ip.address).family];
     for (const route of [
       { dst: `${ip.gateway}/${bits}`, link: { name: ifName }, scope: 'link' as const, src: address },
       { dst: subnet, link: { name: ifName }, scope: 'global' as const, gateway: ip.gateway, src: address },
@@ -46,7 +47,7 @@ async function setupContainerRoutes(container: Netlink, netns: string, ifName: s
  */
 async function setupHostVeth(host: Netlink, hostVeth: string, result: ResultV100): Promise<void> {
   for (const ip of result.ips ?? []) {
-    const bits = HOST_BITS[familyOf(ip.address)];
+    const bits = HOST_BITS[parseCidr(ip.address).family];
     if (ip.gateway !== undefined) {
       await host.address.add({ name: hostVeth }, `${ip.gateway}/${bits}`).catch((error: unknown) => {
         throw new Error(`failed to add IP addr ${ip.gateway}/${bits} to veth: ${(error as Error).message}`, { cause: error });
