@@ -113,7 +113,7 @@ ipv4_bare() { ipv4 "$@" | cut -d/ -f1; }
 ping_from() {
   local pod=$1 target=$2 what=$3
   in_ns "$pod" ping -c 2 -i 0.2 -W 2 -q "$target" >/dev/null 2>&1 || die "ping $what ($target from $pod) failed"
-  ok "ping $what: $pod -> $target ok"
+  ok "ping $what ($target) answers"
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ ping_from "${PODS[1]}" "$(ipv4_bare "${PODS[2]}" eth0)" "pod2 -> pod3"
 ping_from "${PODS[2]}" "$(ipv4_bare "${PODS[0]}" eth0)" "pod3 -> pod1"
 
 step "traffic to the LAN peer over macvlan"
-for pod in "${PODS[@]}"; do ping_from "$pod" "$LAN_IP" "$pod net1 -> LAN peer"; done
+for pod in "${PODS[@]}"; do ping_from "$pod" "$LAN_IP" "${pod#$PREFIX} net1 -> LAN peer"; done
 ping_from "$LAN" "$(ipv4_bare "${PODS[2]}" net1)" "LAN peer -> pod3 net1"
 
 if [ -x "$BIN/portmap" ]; then
@@ -188,6 +188,15 @@ if [ -x "$BIN/portmap" ]; then
   SERVER_PID=$!
   reply=$(in_ns "$NODE" node "$DEMO/http.mjs" get "http://$NODE_IP:$HOST_PORT/") || die "the port mapping did not answer"
   ok "GET http://$NODE_IP:$HOST_PORT/ from $NODE: \"$reply\""
+fi
+
+if [ -x "$BIN/tuning" ]; then
+  step "tuning's sysctl in the pods"
+  for pod in "${PODS[@]}"; do
+    value=$(in_ns "$pod" sysctl -n net.ipv4.conf.eth0.arp_ignore) || die "could not read arp_ignore in $pod"
+    [ "$value" = 1 ] || die "net.ipv4.conf.eth0.arp_ignore is $value in $pod, tuning set 1"
+  done
+  ok "net.ipv4.conf.eth0.arp_ignore = 1 in ${PODS[*]}"
 fi
 
 if [ -x "$BIN/bandwidth" ]; then
