@@ -9,6 +9,11 @@ import { netConf, bridgeRunner } from './__tests__/helpers.ts';
 
 const runBridge = bridgeRunner(execPlugin);
 
+/** A run that must succeed; a failure names the plugin's error (the VM is too slow to rerun for it). */
+function expectNoError(run: { error?: unknown }): void {
+  expect(run.error, `plugin failed: ${JSON.stringify(run.error)}`).toBeUndefined();
+}
+
 async function portVlans(netns: TestNetns, bridge = 'cni0') {
   const nl = await openNetlink({ netns: netns.host.path });
   try {
@@ -27,7 +32,7 @@ describe.skipIf(process.getuid?.() !== 0)('bridge VLANs in the VM kernel', () =>
     const third = await useTestNetns();
     const conf = netConf(netns, '1.1.0', { isGateway: true, vlan: 100 });
     const added = await runBridge(netns, { command: 'ADD', containerId: 'pod1', conf });
-    expect(added.error).toBeUndefined();
+    expectNoError(added);
     expect((added.result as { interfaces: { name: string }[] }).interfaces.map((iface) => iface.name)).toEqual([
       'cni0',
       expect.stringMatching(/^veth/),
@@ -38,22 +43,22 @@ describe.skipIf(process.getuid?.() !== 0)('bridge VLANs in the VM kernel', () =>
     expect(await readAddressList(netns.host, 'cni0.100', 4)).toEqual(['10.88.0.1/24']);
     expect(await portVlans(netns)).toContainEqual([{ vid: 100, pvid: true, untagged: true }]);
 
-    expect((await runBridge(netns, { command: 'ADD', containerId: 'pod2', container: second.container, conf })).error).toBeUndefined();
+    expectNoError(await runBridge(netns, { command: 'ADD', containerId: 'pod2', container: second.container, conf }));
     // Another network in the same subnet on VLAN 200, its addresses from .50 on: L2 apart only by the VLAN.
     const otherVlan = {
       ...netConf(netns, '1.1.0', { vlan: 200 }),
       name: 'brnet200',
       ipam: { type: 'host-local', dataDir: netns.dir, ranges: [[{ subnet: '10.88.0.0/24', rangeStart: '10.88.0.50' }]] },
     };
-    expect((await runBridge(netns, { command: 'ADD', containerId: 'pod3', container: third.container, conf: otherVlan })).error).toBeUndefined();
+    expectNoError(await runBridge(netns, { command: 'ADD', containerId: 'pod3', container: third.container, conf: otherVlan }));
     const podC = (await readAddressList(third.container, 'eth0', 4))[0]!.split('/')[0]!;
 
     await netns.execContainer(['ping', '-c1', '-W3', '10.88.0.1']);
     await netns.execContainer(['ping', '-c1', '-W3', '10.88.0.3']);
     expect((await netns.execContainer(['ping', '-c1', '-W1', podC], { allowFailure: true })).exitCode).not.toBe(0);
 
-    expect((await runBridge(netns, { command: 'CHECK', containerId: 'pod1', conf: { ...conf, prevResult: added.result } })).error).toBeUndefined();
-    expect((await runBridge(netns, { command: 'DEL', containerId: 'pod1', conf })).error).toBeUndefined();
+    expectNoError(await runBridge(netns, { command: 'CHECK', containerId: 'pod1', conf: { ...conf, prevResult: added.result } }));
+    expectNoError(await runBridge(netns, { command: 'DEL', containerId: 'pod1', conf }));
   });
 
   it('vlanTrunk and preserveDefaultVlan: the port VLANs as upstream sets them', async () => {
@@ -69,7 +74,7 @@ describe.skipIf(process.getuid?.() !== 0)('bridge VLANs in the VM kernel', () =>
       const bridge = `trunk${index}`;
       const conf = { cniVersion: '1.1.0', name: `trunk${index}`, type: 'bridge', bridge, ...extra };
       const added = await runBridge(netns, { command: 'ADD', ifName: `eth${index}`, conf });
-      expect(added.error).toBeUndefined();
+      expectNoError(added);
       const [vlans] = await portVlans(netns, bridge);
       expect(vlans?.map(({ vid, pvid }) => [vid, pvid])).toEqual(vids);
       for (const info of vlans ?? []) expect(info.untagged).toBe(info.pvid || (info.vid === 1 && 'preserveDefaultVlan' in extra));
