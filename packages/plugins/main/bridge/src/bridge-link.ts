@@ -84,8 +84,16 @@ export async function ensureAddr(host: Netlink, link: Link, cidr: string, forceA
       throw new Error(`could not add IP address ${cidr} to "${link.name}": ${(error as Error).message}`, { cause: error });
     }
   }
-  // The MAC the bridge had when this ADD found it, as upstream pins it; a bridge whose last port
-  // left has none (all zeros), and then the one it has now is pinned.
+  await pinMac(host, link);
+}
+
+/**
+ * Pin a bridge's MAC (or a VLAN gateway link's) to itself, as upstream's `ensureAddr` does: a
+ * bridge otherwise takes the lowest MAC among its ports, which changes as pods come and go and
+ * makes CHECK of earlier pods fail. The MAC the link had when this ADD found it is kept; a bridge
+ * whose last port left has none (all zeros), and then the one it has now is pinned.
+ */
+export async function pinMac(host: Netlink, link: Link): Promise<void> {
   const mac = link.mac && link.mac !== ZERO_MAC ? link.mac : (await host.link.get({ index: link.index })).mac;
   if (mac && mac !== ZERO_MAC) {
     await host.link.setMac({ index: link.index }, mac).catch((error: unknown) => {

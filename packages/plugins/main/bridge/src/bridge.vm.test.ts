@@ -57,7 +57,12 @@ describe.skipIf(process.getuid?.() !== 0)('bridge VLANs in the VM kernel', () =>
     await netns.execContainer(['ping', '-c1', '-W3', '10.88.0.3']);
     expect((await netns.execContainer(['ping', '-c1', '-W1', podC], { allowFailure: true })).exitCode).not.toBe(0);
 
+    // A port whose MAC is lower than every other: an unpinned bridge would take it and CHECK of
+    // pod1 would find the bridge's MAC changed (upstream pins only the VLAN link in this mode).
+    await netns.execHost(['ip', 'link', 'add', 'lowmac0', 'address', '02:00:00:00:00:01', 'type', 'veth', 'peer', 'name', 'lowmac1']);
+    await netns.execHost(['ip', 'link', 'set', 'lowmac0', 'master', 'cni0', 'up']);
     expectNoError(await runBridge(netns, { command: 'CHECK', containerId: 'pod1', conf: { ...conf, prevResult: added.result } }));
+    await netns.execHost(['ip', 'link', 'del', 'lowmac0']);
     expectNoError(await runBridge(netns, { command: 'DEL', containerId: 'pod1', conf }));
   });
 

@@ -7,7 +7,7 @@ import type { Link, Netlink } from '@cni/netlink';
 import { writeSysctl } from '@cni/netns';
 import type { AddRequest } from '@cni/skel';
 import { toCurrentResult, type InterfaceV100, type Result, type ResultV100 } from '@cni/spec';
-import { ensureAddr, ensureBridge, ensureVlanInterface, setupBridgePort, bridgeByName } from './bridge-link.ts';
+import { ensureAddr, ensureBridge, ensureVlanInterface, pinMac, setupBridgePort, bridgeByName } from './bridge-link.ts';
 import { attachmentAlias } from './internal/attachment.ts';
 import { enableForward } from './internal/forward.ts';
 import { dnsConfSet } from './internal/keys.ts';
@@ -151,6 +151,9 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
               await ensureAddr(host, vlanLink, gateway, conf.forceAddress).catch((error: unknown) => {
                 throw new Error(`failed to set vlan interface for bridge with addr: ${(error as Error).message}`, { cause: error });
               });
+              // Beyond upstream, which pins only the VLAN link here: the bridge itself must not
+              // follow its ports' MACs either, or CHECK of this pod fails once another pod joins.
+              await pinMac(host, bridge);
             } else {
               await ensureAddr(host, bridge, gateway, conf.forceAddress).catch((error: unknown) => {
                 throw new Error(`failed to set bridge addr: ${(error as Error).message}`, { cause: error });
