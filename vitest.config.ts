@@ -12,17 +12,20 @@ import { defineConfig } from 'vitest/config';
  * - kernel: *.integration.test.ts  root and fresh network namespaces on the host kernel
  * - e2e:    *.e2e.test.ts        the built executables, driven as a runtime drives them
  * - vm:     *.vm.test.ts         link kinds the host kernel lacks; run inside the qemu VM tier
+ * - lease:  *.lease.test.ts      real DHCP lease lifetimes (renewal, expiry): minutes of waiting,
+ *                                run in the background beside the other tiers
  */
 const tier = process.env.CNI_TIER ?? 'unit';
 
 const tierFiles: Record<string, { include: string[]; exclude: string[] }> = {
   unit: {
     include: ['**/*.test.ts'],
-    exclude: ['**/*.integration.test.ts', '**/*.e2e.test.ts', '**/*.vm.test.ts'],
+    exclude: ['**/*.integration.test.ts', '**/*.e2e.test.ts', '**/*.vm.test.ts', '**/*.lease.test.ts'],
   },
   kernel: { include: ['**/*.integration.test.ts'], exclude: [] },
   e2e: { include: ['**/*.e2e.test.ts'], exclude: [] },
   vm: { include: ['**/*.vm.test.ts'], exclude: [] },
+  lease: { include: ['**/*.lease.test.ts'], exclude: [] },
 };
 
 const files = tierFiles[tier];
@@ -53,8 +56,9 @@ export default defineConfig({
     exclude: ['**/node_modules/**', '**/dist/**'],
     // Room for a loaded 2-core machine (the VM tier runs beside the others in CI): kernel and e2e
     // tests create namespaces and start processes, and unit property tests run thousands of cases.
-    testTimeout: tier === 'unit' ? 30_000 : 90_000,
-    hookTimeout: tier === 'unit' ? 30_000 : 90_000,
+    // Lease tests wait out dnsmasq's shortest lease (2 minutes) and more.
+    testTimeout: tier === 'unit' ? 30_000 : tier === 'lease' ? 600_000 : 90_000,
+    hookTimeout: tier === 'unit' ? 30_000 : tier === 'lease' ? 120_000 : 90_000,
     projects: workspacePackages().map(({ name, dir }) => ({
       extends: true,
       test: {

@@ -8,8 +8,8 @@ import { tierCapability } from './tier-capability.mjs';
 
 const tier = process.argv[2];
 const extra = process.argv.slice(3);
-if (!['unit', 'kernel', 'e2e'].includes(tier)) {
-  console.error(`usage: run-tier.mjs unit|kernel|e2e [vitest args...]`);
+if (!['unit', 'kernel', 'e2e', 'lease'].includes(tier)) {
+  console.error(`usage: run-tier.mjs unit|kernel|e2e|lease [vitest args...]`);
   process.exit(2);
 }
 

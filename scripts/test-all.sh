@@ -29,6 +29,11 @@ step "tier: vm (in the background, log in .tier-results/vm.log)"
 CNI_VM_TIMEOUT_S="${CNI_VM_TIMEOUT_S:-840}" node packages/testkit/vm/run-vm-tier.mjs >.tier-results/vm.log 2>&1 &
 vm_pid=$!
 
+# The lease tier mostly sleeps through DHCP lease lifetimes: it too runs in the background.
+step "tier: lease (in the background, log in .tier-results/lease.log)"
+node scripts/run-tier.mjs lease >.tier-results/lease.log 2>&1 &
+lease_pid=$!
+
 step "tier: unit"
 node scripts/run-tier.mjs unit || status=1
 step "tier: kernel"
@@ -39,6 +44,10 @@ node scripts/run-tier.mjs e2e || status=1
 step "tier: vm (waiting)"
 wait "$vm_pid" || status=1
 cat .tier-results/vm.log
+
+step "tier: lease (waiting)"
+wait "$lease_pid" || status=1
+cat .tier-results/lease.log
 
 node scripts/tier-summary.mjs || status=1
 exit "$status"

@@ -14,7 +14,8 @@ export function tierCapability(tier) {
   const isRoot = process.getuid?.() === 0;
   if (!isRoot) return { canRun: false, reason: 'not running as root' };
   if (process.platform !== 'linux') return { canRun: false, reason: `platform is ${process.platform}` };
-  const tools = tier === 'vm' ? ['qemu-system-x86_64'] : ['ip', 'tc', 'nft', 'iptables', 'iptables-save'];
+  const tools =
+    tier === 'vm' ? ['qemu-system-x86_64'] : tier === 'lease' ? ['ip', 'dnsmasq'] : ['ip', 'tc', 'nft', 'iptables', 'iptables-save'];
   const missing = tools.filter((tool) => !has(tool));
   if (missing.length > 0) return { canRun: false, reason: `missing tools: ${missing.join(', ')}` };
   if (tier === 'vm') {

@@ -9,9 +9,14 @@ CNI_TEST_APT_PACKAGES=(
   containernetworking-plugins
   qemu-system-x86 linux-image-cloud-amd64 busybox-static e2fsprogs cpio kmod
   firewalld
+  dnsmasq-base
+  podman runc
+  patchelf
+  gcc libc6-dev
 )
 CNI_DEMO_APT_PACKAGES=(
   iproute2 nftables iptables iputils-ping libnl-3-200 libnl-route-3-200
+  patchelf gcc libc6-dev
 )
 
 step() { printf '\n==> %s\n' "$*"; }
