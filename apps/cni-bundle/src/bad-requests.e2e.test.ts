@@ -84,7 +84,7 @@ describe('bad requests, to the built dist/bin/sample as a runtime sends them', (
     const outcome = await execute(sampleBin, envOf(row, binDir), stdinOf(row));
     if (row.code === 0) {
       expect(outcome).toMatchObject({ status: 0, stdout: '' });
-      expect(outcome.stderr).toMatch(/^CNI sample plugin v\d+\.\d+\.\d+\nCNI protocol versions supported: 0\.1\.0, /);
+      expect(outcome.stderr).toMatch(/^CNI sample plugin v\d+\.\d+\.\d+ \(node v\d+\.\d+\.\d+\)\nCNI protocol versions supported: 0\.1\.0, /);
       return;
     }
     expect(outcome.status).toBe(1);

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// The `bond` executable: upstream's three-line main. Imports only its own plugin.
-import { runPlugin } from '@cni/skel';
+// `bond`: run as the executable, or in-process as the delegate of another bundled plugin.
+import type { PluginIo } from '@cni/skel';
 import { bond } from '@cni/plugin-bond';
-import { BUNDLE_VERSION } from '../version.ts';
+import { runBundled } from '../runtime/run.ts';
 
-void runPlugin(bond, undefined, BUNDLE_VERSION === undefined ? {} : { version: BUNDLE_VERSION });
+/** Run `bond` with the process's io, or with `io` as an in-process delegate. */
+export function run(io?: PluginIo): Promise<number> {
+  return runBundled(bond, io);
+}

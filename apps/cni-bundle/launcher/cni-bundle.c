@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// The bundle's one executable. Every plugin name in /opt/cni/bin is a link to it; it starts the
+// Node runtime that travels beside it on the bundle's dispatcher, with:
+//   - an environment without NODE_* variables: a container runtime's environment must not change
+//     plugin code or its speed (NODE_OPTIONS can load code, NODE_EXTRA_CA_CERTS costs a start);
+//   - argv[0] kept as the runtime called us, so the dispatcher knows which plugin to run.
+// It is C so that nothing runs before the environment is clean: Node reads NODE_OPTIONS before
+// any JavaScript could drop it. Nothing here interprets user input; it only passes it on.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern char **environ;
+
+// The error a runtime can read when the runtime itself cannot start: the CNI error JSON, code 999.
+static int fail(const char *what, const char *path) {
+  const char *reason = strerror(errno);
+  printf("{\"cniVersion\":\"1.1.0\",\"code\":999,\"msg\":\"cni-bundle: %s\",\"details\":\"%s: %s\"}\n", what, path, reason);
+  fflush(stdout);
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  // The bundle's folder: where this executable really is, links resolved. /proc/self/exe first;
+  // without /proc (a bare chroot) the path we were started by.
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    self[n] = '\0';
+  } else if (argc < 1 || realpath(argv[0], self) == NULL) {
+    return fail("cannot find its own executable", argc > 0 ? argv[0] : "");
+  }
+  char *slash = strrchr(self, '/');
+  if (slash == NULL) return fail("cannot find its own folder", self);
+  *slash = '\0';
+
+  char node[PATH_MAX], entry[PATH_MAX], snapshot[PATH_MAX];
+  if (snprintf(node, sizeof node, "%s/node", self) >= (int)sizeof node ||
+      snprintf(entry, sizeof entry, "%s/main.cjs", self) >= (int)sizeof entry ||
+      snprintf(snapshot, sizeof snapshot, "%s/snapshot.blob", self) >= (int)sizeof snapshot) {
+    errno = ENAMETOOLONG;
+    return fail("path too long", self);
+  }
+
+  size_t count = 0;
+  while (environ[count] != NULL) count++;
+  char **env = calloc(count + 1, sizeof *env);
+  // argv: [argv0, node options..., main.cjs, args...]
+  char **args = calloc((size_t)argc + 8, sizeof *args);
+  if (env == NULL || args == NULL) return fail("out of memory", self);
+  size_t kept = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (strncmp(environ[i], "NODE_", 5) != 0) env[kept++] = environ[i];
+  }
+  env[kept] = NULL;
+
+  int a = 0;
+  args[a++] = argc > 0 ? argv[0] : "cni-bundle";
+  // The startup snapshot holds the dispatcher and the libraries already loaded; a bundle built
+  // without one (or with it removed) still works, only slower to start.
+  if (access(snapshot, R_OK) == 0) {
+    args[a++] = "--snapshot-blob";
+    args[a++] = snapshot;
+  }
+  args[a++] = entry;
+  for (int i = 1; i < argc; i++) args[a++] = argv[i];
+  args[a] = NULL;
+
+  execve(node, args, env);
+  return fail("cannot start its runtime", node);
+}
