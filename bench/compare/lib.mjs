@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the side-by-side benchmarks share: the two folders of executables, a host network namespace
+// made for the run (the driver re-executes itself inside it, so no plugin run pays `ip netns exec`),
+// plugin runs with a runtime-like environment, a chain driver after libcni, statistics and the table.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The repository's root folder. */
+export const ROOT = join(here, '..', '..');
+/** Our executables (CNI_BUNDLE_BIN points at another copy, e.g. one kept away from rebuilds). */
+export const OURS_BIN = process.env.CNI_BUNDLE_BIN ?? join(ROOT, 'apps', 'cni-bundle', 'dist', 'bin');
+/** Debian's containernetworking-plugins: the Go reference. */
+export const REFERENCE_BIN = process.env.CNI_REFERENCE_BIN ?? '/usr/lib/cni';
+/** The two sides, in the order of the table. */
+export const SIDES = [
+  { key: 'ours', tag: 'o', bin: OURS_BIN },
+  { key: 'reference', tag: 'r', bin: REFERENCE_BIN },
+];
+/** PATH of every plugin run: what a runtime on Debian passes, and nothing of this shell. */
+export const PLUGIN_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+const INNER = '--inner';
+
+/** Median, p90 (nearest rank) and count of a list of numbers. */
+export function stats(values) {
+  if (values.length === 0) return { median: null, p90: null, n: 0 };
+  const sorted = [...values].sort((a, b) => a - b);
+  const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  return { median: round(median), p90: round(sorted[Math.ceil(sorted.length * 0.9) - 1]), n: sorted.length };
+}
+
+/** Two decimals are more than the noise of these figures allows. */
+export function round(value) {
+  return value === null || value === undefined ? value : Math.round(value * 100) / 100;
+}
+
+function ip(args, options = {}) {
+  const out = spawnSync('ip', args, { encoding: 'utf8', ...options });
+  if (out.status !== 0 && !options.allowFailure) throw new Error(`ip ${args.join(' ')} failed: ${out.stderr.trim()}`);
+  return out;
+}
+
+/** Runs many `ip` commands in one process (`ip -batch -`), for set-up and teardown that is not timed. */
+export function ipBatch(lines, { allowFailure = false } = {}) {
+  if (lines.length === 0) return;
+  ip(['-force', '-batch', '-'], { input: `${lines.join('\n')}\n`, allowFailure });
+}
+
+function ourNamespaces(prefix) {
+  try {
+    return readdirSync('/run/netns').filter((name) => name.startsWith(prefix));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Called first by a benchmark script. Outside, it makes the host namespace and a temporary folder,
+ * runs the script again inside the namespace, and removes everything afterwards, also after a failure,
+ * Ctrl-C or a killed driver; it then ends the process with the driver's status and returns nothing.
+ * Inside, it returns the run's context.
+ */
+export async function hostNamespace(scriptUrl, name) {
+  const at = process.argv.indexOf(INNER);
+  if (at >= 0) {
+    const [prefix, dir] = process.argv.slice(at + 1, at + 3);
+    const args = process.argv.slice(2, at);
+    return { prefix, host: `${prefix}host`, dir, args, podNs: (id) => `${prefix}${id}` };
+  }
+  if (process.getuid?.() !== 0) {
+    console.error(`bench/${name}: needs root (it makes network namespaces)`);
+    process.exit(2);
+  }
+  // Short: pod namespaces carry it too, and the bridges' names are made from the side and test alone.
+  const prefix = `cnib${randomBytes(2).toString('hex')}-`;
+  const host = `${prefix}host`;
+  const dir = mkdtempSync(join(tmpdir(), `cni-bench-${name}-`));
+  let interrupted = false;
+  const onSignal = (signal) => {
+    interrupted = true;
+    // A Ctrl-C reaches the driver through the terminal's process group; a plain kill of this process does not.
+    child?.kill(signal);
+  };
+  let child;
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let status = 1;
+  try {
+    ip(['netns', 'add', host]);
+    ip(['-n', host, 'link', 'set', 'lo', 'up']);
+    child = spawn('ip', ['netns', 'exec', host, process.execPath, fileURLToPath(scriptUrl), ...process.argv.slice(2), INNER, prefix, dir], {
+      stdio: 'inherit',
+    });
+    status = await new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (constants.signals[signal] ?? 0))));
+  } finally {
+    // The driver's pod namespaces are mounted in its own mount namespace, gone with it; what may be
+    // left here is the name in /run/netns, which `ip netns del` unlinks. Links, iptables rules and ifb
+    // devices all live in the host namespace and go with it.
+    ipBatch(ourNamespaces(prefix).map((ns) => `netns del ${ns}`), { allowFailure: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit(interrupted ? 130 : status);
+}
+
+/** Makes pod namespaces (not timed). */
+export function addNamespaces(names) {
+  ipBatch(names.map((ns) => `netns add ${ns}`));
+}
+
+/** Removes pod namespaces (not timed). */
+export function deleteNamespaces(names) {
+  ipBatch(names.map((ns) => `netns del ${ns}`), { allowFailure: true });
+}
+
+/** Runs `ip` in the host namespace (the driver's own). */
+export function hostIp(...args) {
+  return ip(args);
+}
+
+function pluginEnv(side, request) {
+  const env = { PATH: PLUGIN_PATH, CNI_COMMAND: request.command };
+  if (request.command !== 'VERSION') {
+    env.CNI_CONTAINERID = request.containerId;
+    env.CNI_NETNS = `/run/netns/${request.netns}`;
+    env.CNI_IFNAME = request.ifname ?? 'eth0';
+    env.CNI_PATH = side.bin;
+  }
+  if (request.args) env.CNI_ARGS = request.args;
+  return env;
+}
+
+function parseOutcome(side, type, request, out, ms) {
+  if (out.status !== 0) {
+    throw new Error(`${side.key} ${type} ${request.command} failed (exit ${out.status ?? out.signal}): ${`${out.stdout}${out.stderr}`.trim()}`);
+  }
+  const text = out.stdout.trim();
+  return { ms, result: text ? JSON.parse(text) : undefined };
+}
+
+/** One plugin run, timed from spawn to exit: { ms, result }; throws on a non-zero exit. */
+export function runPlugin(side, request) {
+  const type = request.conf.type;
+  const bin = join(side.bin, type);
+  const input = JSON.stringify(request.conf);
+  const env = pluginEnv(side, request);
+  const t0 = performance.now();
+  const out = spawnSync(bin, [], { input, env, encoding: 'utf8', maxBuffer: 1 << 24 });
+  const ms = performance.now() - t0;
+  return parseOutcome(side, type, request, out, ms);
+}
+
+/** One plugin run without blocking, for runs at the same time: resolves { ms, result, end }. */
+export function runPluginAsync(side, request) {
+  const type = request.conf.type;
+  const bin = join(side.bin, type);
+  const env = pluginEnv(side, request);
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(bin, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (status, signal) => {
+      const end = performance.now();
+      try {
+        resolve({ ...parseOutcome(side, type, request, { status, signal, stdout, stderr }, end - t0), end });
+      } catch (error) {
+        reject(error);
+      }
+    });
+    child.stdin.end(JSON.stringify(request.conf));
+  });
+}
+
+/**
+ * A network configuration list run the way libcni runs one: name and cniVersion injected into each
+ * plugin, the previous result passed along on ADD, runtimeConfig keys given only to plugins that declare
+ * the capability, and DEL in reverse order with the cached ADD result as prevResult.
+ * Returns { ms, result, perPlugin } where ms is the wall time of the whole list.
+ */
+export function runList(side, list, request, cachedResult) {
+  const plugins = request.command === 'DEL' ? [...list.plugins].reverse() : list.plugins;
+  let prev = request.command === 'DEL' ? cachedResult : undefined;
+  const perPlugin = [];
+  const t0 = performance.now();
+  for (const plugin of plugins) {
+    const conf = { cniVersion: list.cniVersion, name: list.name, ...plugin };
+    const runtimeConfig = {};
+    for (const [key, value] of Object.entries(request.runtimeConfig ?? {})) {
+      if (plugin.capabilities?.[key]) runtimeConfig[key] = value;
+    }
+    if (Object.keys(runtimeConfig).length > 0) conf.runtimeConfig = runtimeConfig;
+    if (prev !== undefined) conf.prevResult = prev;
+    const { ms, result } = runPlugin(side, { ...request, conf });
+    perPlugin.push({ type: plugin.type, ms });
+    if (request.command === 'ADD') prev = result;
+  }
+  return { ms: performance.now() - t0, result: prev, perPlugin };
+}
+
+/** Peak RSS in kB of one run (wait4's ru_maxrss: the plugin and every delegate process it waited for). */
+export function peakRssKb(side, request) {
+  const bin = join(side.bin, request.conf.type);
+  const env = pluginEnv(side, request);
+  const input = JSON.stringify(request.conf);
+  let out;
+  if (existsSync('/usr/bin/time')) {
+    const file = join(tmpdir(), `cni-bench-rss-${process.pid}`);
+    out = spawnSync('/usr/bin/time', ['-f', '%M', '-o', file, bin], { input, env, encoding: 'utf8' });
+    const text = out.status === 0 ? readFileSync(file, 'utf8') : '';
+    rmSync(file, { force: true });
+    if (out.status !== 0) throw new Error(`${side.key} rss run failed: ${out.stdout}${out.stderr}`);
+    return Number(text.trim());
+  }
+  // Without GNU time: Python's os.wait4 gives the same rusage.
+  const script = 'import os,sys\npid=os.spawnv(os.P_NOWAIT,sys.argv[1],[sys.argv[1]])\n_,st,ru=os.wait4(pid,0)\nsys.stderr.write("RSS %d\\n"%ru.ru_maxrss)\nsys.exit(os.waitstatus_to_exitcode(st))';
+  out = spawnSync('python3', ['-c', script, bin], { input, env, encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`${side.key} rss run failed: ${out.stdout}${out.stderr}`);
+  return Number(/RSS (\d+)/.exec(out.stderr)[1]);
+}
+
+/** A folder for one side's state (host-local's dataDir, tuning's backups, multinet's cniDir). */
+export function stateDir(context, ...parts) {
+  const dir = join(context.dir, ...parts);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** What the machine was doing, written beside the figures. */
+export function machine() {
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    loadAverage: loadavg().map((value) => round(value)),
+    ours: OURS_BIN,
+    reference: REFERENCE_BIN,
+  };
+}
+
+const fmt = (value, unit) => (value === null || value === undefined ? '-' : `${typeof value === 'number' ? value.toFixed(unit === 'MB' ? 1 : value < 10 ? 2 : 1) : value}`);
+
+/**
+ * Prints the rows as one table: each row { label, unit, ours: {median, p90}, reference: {median, p90},
+ * ratio, goal, pass }. Returns the text.
+ */
+export function printTable(title, rows) {
+  const header = ['measure', 'unit', 'ours med', 'ours p90', 'ref med', 'ref p90', 'ours/ref', 'goal', 'result'];
+  const lines = rows.map((row) => [
+    row.label,
+    row.unit,
+    fmt(row.ours?.median, row.unit),
+    fmt(row.ours?.p90, row.unit),
+    fmt(row.reference?.median, row.unit),
+    fmt(row.reference?.p90, row.unit),
+    row.ratio === null || row.ratio === undefined ? '-' : `${row.ratio.toFixed(2)}x`,
+    row.goal ?? '',
+    row.pass === undefined ? '' : row.pass ? 'pass' : 'MISS',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((line) => line[i].length)));
+  const numeric = new Set([2, 3, 4, 5, 6]);
+  const render = (cells) => cells.map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
+  const text = [title, render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(render)].join('\n');
+  console.log(text);
+  return text;
+}
+
+/** Writes bench/results/<name>.json. */
+export function writeResults(name, value) {
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Stops with a clear message when a side's executables are missing. */
+export function requireExecutables(names) {
+  for (const side of SIDES) {
+    for (const name of names) {
+      if (!existsSync(join(side.bin, name))) {
+        console.error(`bench: "${join(side.bin, name)}" is missing${side.key === 'ours' ? ' (run `pnpm build` first)' : ' (apt-get install containernetworking-plugins)'}`);
+        process.exit(2);
+      }
+    }
+  }
+}
+
+/** Rounds alternate which side goes first, so neither always runs on a warmer cache. */
+export function sidesFor(round) {
+  return round % 2 === 0 ? SIDES : [...SIDES].reverse();
+}
