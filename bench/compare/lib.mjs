@@ -69,6 +69,11 @@ export async function hostNamespace(scriptUrl, name) {
   if (at >= 0) {
     const [prefix, dir] = process.argv.slice(at + 1, at + 3);
     const args = process.argv.slice(2, at);
+    // `ip netns exec` gave the driver a mount namespace whose mounts do not reach the host's: pod
+    // namespaces named in a tmpfs over /run/netns are seen by the driver and its plugins only, and go
+    // away with the driver however it ends.
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'cni-bench', '/run/netns'], { encoding: 'utf8' });
+    if (mounted.status !== 0) throw new Error(`failed to mount a tmpfs on "/run/netns": ${mounted.stderr.trim()}`);
     return { prefix, host: `${prefix}host`, dir, args, podNs: (id) => `${prefix}${id}` };
   }
   if (process.getuid?.() !== 0) {
@@ -97,9 +102,8 @@ export async function hostNamespace(scriptUrl, name) {
     });
     status = await new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (constants.signals[signal] ?? 0))));
   } finally {
-    // The driver's pod namespaces are mounted in its own mount namespace, gone with it; what may be
-    // left here is the name in /run/netns, which `ip netns del` unlinks. Links, iptables rules and ifb
-    // devices all live in the host namespace and go with it.
+    // Pod namespaces lived in the driver's mount namespace, gone with it. Links, iptables rules and
+    // ifb devices all live in the host namespace and go with it.
     ipBatch(ourNamespaces(prefix).map((ns) => `netns del ${ns}`), { allowFailure: true });
     rmSync(dir, { recursive: true, force: true });
   }
