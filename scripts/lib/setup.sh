@@ -11,7 +11,7 @@ CNI_TEST_APT_PACKAGES=(
   firewalld
   dnsmasq-base
   podman runc
-  patchelf
+  patchelf strace
   gcc libc6-dev
 )
 CNI_DEMO_APT_PACKAGES=(
