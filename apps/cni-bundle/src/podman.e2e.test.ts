@@ -156,8 +156,9 @@ describe.skipIf(!canRun)('podman on the bundle, CNI backend, default network', (
       expect(adds.some((line) => line.plugin === plugin && line.message === 'result')).toBe(true);
     }
     expect(adds.filter((line) => line.message === 'error')).toEqual([]);
-    // conmon hands the exit command (`podman container cleanup`) our containers.conf, so a container
-    // that exits by itself is torn down by our plugins too, not by those of /usr/lib/cni.
+    // Podman hands conmon, hence its exit command (`podman container cleanup`), CONTAINERS_CONF: the
+    // exit command's flags carry the network config dir and backend but not cni_plugin_dirs, so
+    // without it a container exiting by itself would be torn down by the plugins of /usr/lib/cni.
     const conmon = sandbox.sandboxPids().find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('/usr/bin/conmon'));
     expect(conmon).toBeDefined();
     expect(readFileSync(`/proc/${conmon}/environ`, 'utf8').split('\0')).toContain(`CONTAINERS_CONF=${join(sandbox.dir, 'containers.conf')}`);
@@ -186,6 +187,20 @@ describe.skipIf(!canRun)('podman on the bundle, CNI backend, default network', (
     // stand-ins for /run and /var/lib: the container's netns file, runc's state, libcni's cache.
     expect(readdirSync(join(sandbox.dir, 'run', 'netns'))).toEqual([]);
     expect(readdirSync(join(sandbox.dir, 'run', 'runc'))).toEqual([]);
+    expect(readdirSync(join(sandbox.dir, 'var-lib', 'cni', 'results'))).toEqual([]);
+  });
+
+  it("a container that exits by itself is torn down by conmon's exit command, through our chain too", async () => {
+    const id = (await sandbox.mustPodman(['run', '--detach', '--name', 'once', '--cgroup-parent', sandbox.cgroupParent, IMAGE, '/bin/busybox', 'true'])).trim();
+    const dels = (): LogLine[] => readLog(sandbox.logFile).filter((line) => line.command === 'DEL' && line.containerId === id);
+    // `podman container cleanup`, started by conmon when the container exits, runs DEL; podman rm
+    // below must then find nothing left to do.
+    await waitFor('DEL of every plugin of the chain', () => CHAIN.every((plugin) => dels().some((line) => line.plugin === plugin && line.message === 'request')));
+    for (const line of dels().filter((l) => l.message === 'request')) expect((line.fields!['env'] as { path: string }).path).toBe(binDir);
+    await waitFor('conmon and podman cleanup runs to end', () => sandbox.cgroupPids().length === 0 && sandbox.sandboxPids().length === 0);
+    expect(readdirSync(join(sandbox.dir, 'run', 'netns'))).toEqual([]);
+    expect(readdirSync(join(sandbox.ipamDir, 'podman')).filter((name) => /^\d/.test(name))).toEqual([]);
+    await sandbox.mustPodman(['rm', 'once']);
     expect(readdirSync(join(sandbox.dir, 'var-lib', 'cni', 'results'))).toEqual([]);
   });
 

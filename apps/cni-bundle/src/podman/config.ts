@@ -38,14 +38,6 @@ export interface ContainersConfOptions {
   /** The folders searched for plugin executables (cni_plugin_dirs; CNI_PATH of every plugin run). */
   readonly pluginDirs: readonly string[];
   readonly ulimits: ContainerUlimits;
-  /**
-   * The path of this containers.conf itself: conmon passes it on to `podman container cleanup`
-   * (the exit command), which would otherwise read the machine's defaults and tear the network
-   * down with the plugins in /usr/lib/cni.
-   */
-  readonly self: string;
-  /** The PATH podman, conmon and the plugins get. */
-  readonly path: string;
 }
 
 /** Hard limits above which runc's setrlimit fails in a container (EPERM): the machine's, and podman's. */
@@ -56,8 +48,8 @@ export function machineUlimits(procLimits: string, pidMax: number): ContainerUli
     if (value === undefined) throw new Error(`no "${label}" line in /proc/self/limits`);
     return value === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(value);
   };
-  // Podman lowers its own RLIMIT_NPROC to kernel.pid_max before it starts conmon, so a container
-  // asking for more than pid_max processes fails in runc even where the machine's hard limit is higher.
+  // conmon, hence runc, runs with its hard RLIMIT_NPROC lowered to kernel.pid_max (measured here:
+  // 32768 against the machine's 96365), so asking for more fails in runc's setrlimit with EPERM.
   return { nofile: hard('Max open files'), nproc: Math.min(hard('Max processes'), pidMax) };
 }
 
@@ -89,7 +81,6 @@ export function containersConf(options: ContainersConfOptions): string {
     `static_dir = ${toml(join(dirs.root, 'libpod'))}`,
     `volume_path = ${toml(join(dirs.root, 'volumes'))}`,
     `image_copy_tmp_dir = ${toml(dirs.tmp)}`,
-    `conmon_env_vars = ${tomlList([`PATH=${options.path}`, `CONTAINERS_CONF=${options.self}`])}`,
     '',
   ].join('\n');
 }

@@ -131,7 +131,7 @@ export class PodmanSandbox {
     const ulimits = machineUlimits(readFileSync('/proc/self/limits', 'utf8'), Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')));
     writeFileSync(
       this.#env['CONTAINERS_CONF']!,
-      containersConf({ dirs, pluginDirs: [this.#pluginDir], ulimits, self: this.#env['CONTAINERS_CONF']!, path: SANDBOX_PATH }),
+      containersConf({ dirs, pluginDirs: [this.#pluginDir], ulimits }),
     );
     writeFileSync(this.#env['CONTAINERS_STORAGE_CONF']!, storageConf(dirs, this.driver));
     writeFileSync(this.#env['CONTAINERS_REGISTRIES_CONF']!, 'unqualified-search-registries = []\n');
