@@ -29,13 +29,17 @@ export default defineConfig({
   // Each file holds its plugin and the workspace libraries, from their sources.
   noExternal: [/^@cni\//],
   // ffi-rs loads a native addon esbuild cannot bundle: it is required at run time from the
-  // payload's node_modules, and `shims` gives @cni/netlink's createRequire(import.meta.url) a URL in CJS.
+  // payload's node_modules.
   external: ['ffi-rs'],
-  shims: true,
   esbuildOptions(options) {
     options.conditions = ['@cni/source', ...(options.conditions ?? [])];
   },
-  define: { __CNI_VERSION__: JSON.stringify(version) },
+  define: {
+    __CNI_VERSION__: JSON.stringify(version),
+    // The libraries use import.meta.url only for createRequire(), which takes a path as well.
+    // tsup's shim would build a URL at load time, which costs milliseconds of every start.
+    'import.meta.url': '__filename',
+  },
   splitting: false,
   sourcemap: false,
   dts: false,

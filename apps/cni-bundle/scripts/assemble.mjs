@@ -61,6 +61,27 @@ function libraryPath(soname, binary) {
   throw new Error(`cannot find ${soname} on this machine (install it: see scripts/lib/setup.sh)`);
 }
 
+/**
+ * Node's built-in modules, other than those every start loads anyway, are required when first
+ * used instead of when the file loads: esbuild hoists every `import` of every library to the top
+ * of the file, so a plugin that never starts a process would still load child_process, net and
+ * streams (about 10 ms). Named imports become `import_x.name` at each use, which the proxy
+ * forwards to the module, loaded on first use.
+ */
+function lazyBuiltins(source) {
+  const eager = new Set(['fs', 'path', 'module']);
+  let count = 0;
+  const rewritten = source.replace(/^var (import_\w+) = require\("(?:node:)?([a-z_/]+)"\);$/gm, (line, name, id) => {
+    if (eager.has(id)) return line;
+    count++;
+    return `var ${name} = __cniLazyBuiltin(${JSON.stringify(`node:${id}`)});`;
+  });
+  if (count === 0) return source;
+  const helper =
+    'var __cniLazyBuiltin = (id) => { let m; const load = () => (m ??= require(id)); return new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), getOwnPropertyDescriptor: (_, k) => { const d = Reflect.getOwnPropertyDescriptor(load(), k); return d && { ...d, configurable: true }; } }); };\n';
+  return rewritten.replace(/^("use strict";\n)?/, (strict) => `${strict}${helper}`);
+}
+
 function filesUnder(dir) {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
@@ -80,6 +101,8 @@ function assemble() {
   mkdirSync(join(payload, 'licenses'), { recursive: true });
 
   cpSync(built, payload, { recursive: true });
+  const scripts = ['main.cjs', 'tool.cjs', ...plugins.map((name) => `plugins/${name}.cjs`)].map((file) => join(payload, file));
+  for (const file of scripts) writeFileSync(file, lazyBuiltins(readFileSync(file, 'utf8')));
 
   const nodeDir = nodeRuntime();
   copyFileSync(join(nodeDir, 'node'), join(payload, 'node'));
@@ -118,6 +141,10 @@ function assemble() {
     if (file.endsWith('.node')) run('patchelf', ['--set-rpath', '$ORIGIN/../../../lib', join(addonOut, file)]);
   }
   if (existsSync(join(ffiDir, 'LICENSE'))) copyFileSync(join(ffiDir, 'LICENSE'), join(payload, 'licenses', 'ffi-rs.LICENSE'));
+
+  // V8's code cache of each file, made by the payload's own runtime (main.cjs only runs the
+  // dispatcher: it is small, and compiled eagerly anyway).
+  run(join(payload, 'node'), [join(app, 'scripts', 'code-cache.cjs'), ...scripts.slice(1)], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
 
   // The payload's identity: the bundle's version and a hash of everything in it.
   const hash = createHash('sha256');

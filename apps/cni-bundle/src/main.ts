@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The dispatcher (main.cjs): the launcher starts the runtime on it with argv[0] as the runtime
 // called the plugin, so the name of the link tells which plugin runs. It loads that plugin's file
-// and nothing else: each plugin pays only for its own code.
+// (from its V8 code cache) and nothing else: each plugin pays only for its own code.
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { loadBundledFile } from './runtime/load.ts';
 
 interface Entry {
   run(): Promise<number>;
@@ -17,5 +18,5 @@ if (name.startsWith('.') || !existsSync(file)) {
   process.stdout.write(`${JSON.stringify({ cniVersion: '1.1.0', code: 999, msg: `cni-bundle: no plugin named "${name}"` })}\n`);
   process.exitCode = 1;
 } else {
-  void (require(file) as Entry).run();
+  void (loadBundledFile(file) as Entry).run();
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { loadBundledFile } from './load.ts';
 
 /**
  * The folder the bundle runs from (`.cni-bundle-<id>` beside the plugin links): it holds the
@@ -40,7 +41,14 @@ export function bundledPluginAt(pluginPath: string, dir: string | undefined = pa
   return statSync(join(dir, 'plugins', `${name}.cjs`), { throwIfNoEntry: false })?.isFile() ? name : undefined;
 }
 
-/** Load bundled plugin `name` from the payload (CommonJS, so synchronous and cached by Node). */
+const loaded = new Map<string, BundledPlugin>();
+
+/** Load bundled plugin `name` from the payload, once per process, from its code cache. */
 export function loadBundled(name: string, dir: string): BundledPlugin {
-  return require(join(dir, 'plugins', `${name}.cjs`)) as BundledPlugin;
+  let plugin = loaded.get(name);
+  if (plugin === undefined) {
+    plugin = loadBundledFile(join(dir, 'plugins', `${name}.cjs`)) as BundledPlugin;
+    loaded.set(name, plugin);
+  }
+  return plugin;
 }
