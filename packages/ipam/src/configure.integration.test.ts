@@ -58,6 +58,23 @@ describe.skipIf(!isRoot)('configureIface', () => {
     expect(neighbour?.lladdr).toBe(mac);
   });
 
+  it('appends a route a second interface also routes (two networks with a default route each), as upstream does', async () => {
+    const netns = await useTestNetns();
+    await addVethPair({ ns: netns.host, name: 'va0' }, { ns: netns.container, name: 'eth0' });
+    await addVethPair({ ns: netns.host, name: 'vb0' }, { ns: netns.container, name: 'net1' });
+    const on = (ifName: string, address: string, gateway: string): ResultV100 => ({
+      cniVersion: '1.1.0',
+      interfaces: [{ name: ifName, sandbox: netns.container.path }],
+      ips: [{ interface: 0, address, gateway }],
+      routes: [{ dst: '0.0.0.0/0' }],
+    });
+    await configureIface('eth0', on('eth0', '10.91.0.2/24', '10.91.0.1'), { netns: netns.container.path, dad: 'skip' });
+    await configureIface('net1', on('net1', '10.92.0.2/24', '10.92.0.1'), { netns: netns.container.path, dad: 'skip' });
+    const routes = JSON.stringify(await readRoutes(netns.container, { family: 4 }));
+    expect(routes).toContain('10.91.0.1');
+    expect(routes).toContain('10.92.0.1');
+  });
+
   it('settles DAD before adding IPv6 routes, and reports upstream errors', async () => {
     const netns = await useTestNetns();
     await addVethPair({ ns: netns.host, name: 'vh1' }, { ns: netns.container, name: 'eth0' }, { up: false });

@@ -157,7 +157,9 @@ async function configureWith(nl: Netlink, ifName: string, result: ResultV100, op
     if (gw === undefined || gw === '') gw = (dst.family === 4 ? v4gw : v6gw)?.toString();
     const scope = route.scope === undefined ? undefined : (scopeNames[route.scope] ?? undefined);
     try {
-      await nl.route.add({
+      // Appended, as upstream's RouteAddEcmp: a pod on a second network routing the same
+      // destination (0.0.0.0/0 of both) gets both routes rather than an error.
+      await nl.route.append({
         dst: dst.masked().toString(),
         link: { index },
         ...(gw === undefined ? {} : { gateway: gw }),

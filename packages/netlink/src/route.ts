@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { scopeName, type AddressScope } from './address.ts';
 import { invalidArgument } from './errors.ts';
-import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, type Connection } from './internal/connection.ts';
+import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, type Connection } from './internal/connection.ts';
 import { AF_INET, AF_INET6, formatAddress, networkOf, parseAddress, type ParsedAddress } from './internal/ip.ts';
 import { attributes, u32, type RawMessage } from './internal/message/reader.ts';
 import type { MessageWriter } from './internal/message/writer.ts';
@@ -158,6 +158,15 @@ export class RouteApi {
   /** Adds a route; an existing one is `AlreadyExists`. Equivalent to `ip route add 10.0.0.0/8 via 10.1.2.1 dev eth0`. */
   async add(route: RouteSpec): Promise<void> {
     this.#change('route.add', RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, route);
+  }
+
+  /**
+   * Adds a route beside those to the same destination (another nexthop of equal cost), where
+   * {@link add} would fail with `AlreadyExists`. Equivalent to `ip route append ...`; upstream's
+   * `RouteAddEcmp`, which its IPAM uses so that a second network's default route does not fail.
+   */
+  async append(route: RouteSpec): Promise<void> {
+    this.#change('route.append', RTM_NEWROUTE, NLM_F_CREATE | NLM_F_APPEND, route);
   }
 
   /** Adds or replaces a route. Equivalent to `ip route replace 10.0.0.0/8 via 10.1.2.1`. */
