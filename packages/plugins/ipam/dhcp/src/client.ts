@@ -131,8 +131,10 @@ export async function acquire(transport: DhcpTransport, params: ClientParams, po
   const secs = (): number => Math.floor((Date.now() - started) / 1000);
   let attempt = 0;
   let offers = 0;
+  // One xid for the whole acquisition, so that an answer to an earlier retransmission still counts
+  // (a server that probes the address first, as dnsmasq does with ping, answers seconds late).
+  const xid = newXid();
   while (Date.now() < deadline && !options.signal?.aborted) {
-    const xid = newXid();
     const hint: [number, Buffer][] = options.requestedIp ? [[DHCP_OPTION.REQUESTED_IP, ipv4ToBytes(options.requestedIp)]] : [];
     const discover = build(params, DHCP_MESSAGE_TYPE.DISCOVER, xid, { broadcast: true, secs: secs(), extra: hint });
     const wait = Math.min(retryDelay(attempt++, policy.resendMaxMs), Math.max(0, deadline - Date.now()));
@@ -171,30 +173,34 @@ export async function acquire(transport: DhcpTransport, params: ClientParams, po
 
 /**
  * One renewal (unicast to the server, RFC 2131 4.3.6: ciaddr set, no requested address or
- * server id) or rebinding (the same, broadcast), waiting `timeoutMs` for the answer.
+ * server id) or rebinding (the same, broadcast), waiting `timeoutMs` for the answer. The daemon
+ * also broadcasts a renewal when the interface does not hold the address (an IPAM-only attachment).
  */
 export async function renew(transport: DhcpTransport, params: ClientParams, lease: Lease, policy: RetryPolicy, rebinding: boolean, signal?: AbortSignal): Promise<RenewOutcome> {
   const xid = newXid();
   const ciaddr = lease.address.split('/')[0]!;
   const request = build(params, DHCP_MESSAGE_TYPE.REQUEST, xid, { ciaddr, broadcast: params.broadcast });
   const answer = transport.receive(replyTo(xid, params, [DHCP_MESSAGE_TYPE.ACK, DHCP_MESSAGE_TYPE.NAK]), policy.timeoutMs, signal);
-  let sent = await transport.send(request, rebinding ? BROADCAST : lease.serverId);
-  // Without a route to the server yet (an IPAM-only attachment), a renewal still goes out broadcast.
-  if (!sent && !rebinding) sent = await transport.send(request, BROADCAST);
+  const sent = await transport.send(request, rebinding ? BROADCAST : lease.serverId);
+  if (!sent && !rebinding) await transport.send(request, BROADCAST);
   const reply = await answer;
   if (reply === undefined) return { kind: 'silent' };
   if (messageType(reply) === DHCP_MESSAGE_TYPE.NAK) return { kind: 'nak' };
   return { kind: 'ack', lease: leaseOf(reply, Date.now()) };
 }
 
-/** DHCPRELEASE to the server (broadcast when the server is not reachable by unicast); returns whether it went out. */
-export async function release(transport: DhcpTransport, params: ClientParams, lease: Lease): Promise<boolean> {
+/**
+ * DHCPRELEASE to the server: unicast from the leased address when the interface holds it
+ * (`unicast`), else broadcast, since a unicast from an interface without an address leaves with
+ * source 0.0.0.0 and servers drop it. Returns whether it went out.
+ */
+export async function release(transport: DhcpTransport, params: ClientParams, lease: Lease, unicast = true): Promise<boolean> {
   const ciaddr = lease.address.split('/')[0]!;
   const packet = build(params, DHCP_MESSAGE_TYPE.RELEASE, newXid(), {
     ciaddr,
     broadcast: false,
     extra: [[DHCP_OPTION.SERVER_ID, ipv4ToBytes(lease.serverId)]],
   });
-  return (await transport.send(packet, lease.serverId)) || (await transport.send(packet, BROADCAST));
+  return (unicast && (await transport.send(packet, lease.serverId))) || (await transport.send(packet, BROADCAST));
 }
 

@@ -169,6 +169,16 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DhcpDaem
     return withLink(attachment, async (nl) => (await nl.link.find({ name: attachment.request.ifName }))?.mac).catch(() => undefined);
   }
 
+  /** Does the interface hold `address` (CIDR)? undefined when the interface is gone. */
+  async function holds(attachment: Attachment, address: string): Promise<boolean | undefined> {
+    return withLink(attachment, async (nl) => {
+      const link = await nl.link.find({ name: attachment.request.ifName });
+      if (link === undefined) return undefined;
+      const addresses = await nl.address.list({ link: { name: attachment.request.ifName }, family: 4 });
+      return addresses.some((a) => a.cidr === address);
+    });
+  }
+
   function persist(attachment: Attachment): void {
     if (attachment.lease === undefined || closing) return;
     const { containerId, netns, ifName, args, conf } = attachment.request;
@@ -249,7 +259,10 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DhcpDaem
       attachment.state = rebinding ? 'rebinding' : 'renewing';
       let outcome;
       try {
-        outcome = await exchange(attachment, (t) => renew(t, params, lease, { ...policy, timeoutMs: Math.min(policy.timeoutMs, Math.max(1000, expiry - now)) }, rebinding, signal));
+        // A unicast from an interface without the address leaves from 0.0.0.0 and is dropped: broadcast then.
+        const held = (await holds(attachment, lease.address).catch(() => false)) === true;
+        const renewPolicy = { ...policy, timeoutMs: Math.min(policy.timeoutMs, Math.max(1000, expiry - now)) };
+        outcome = await exchange(attachment, (t) => renew(t, params, lease, renewPolicy, rebinding || !held, signal));
       } catch (error) {
         log(`renewal of ${describeAttachment(attachment)} failed: ${errorText(error)}`);
         outcome = { kind: 'silent' as const };
@@ -338,6 +351,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DhcpDaem
     requireAttachmentFields(request);
     const attachment = attachments.get(leaseKey(request.containerId, request.ifName));
     if (attachment === undefined) {
+      log(`DEL of container "${request.containerId}" interface "${request.ifName}": no lease kept`);
       store.remove(request.containerId, request.ifName);
       return;
     }
@@ -349,8 +363,10 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DhcpDaem
     if (lease !== undefined && attachment.state !== 'lost') {
       try {
         const mac = await macOf(attachment);
-        if (mac !== undefined) {
-          const sent = await exchange(attachment, (t) => release(t, paramsOf(attachment, mac), lease));
+        if (mac === undefined) log(`not releasing ${lease.address} for ${describeAttachment(attachment)}: its interface or netns is gone`);
+        else {
+          const unicast = (await holds(attachment, lease.address).catch(() => false)) === true;
+          const sent = await exchange(attachment, (t) => release(t, paramsOf(attachment, mac), lease, unicast));
           log(`${sent ? 'released' : 'could not send the release of'} ${lease.address} for ${describeAttachment(attachment)}`);
         }
       } catch (error) {
@@ -372,12 +388,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DhcpDaem
       const at = new Date(attachment.lostAt ?? lease.boundAt + lease.leaseTime * 1000).toISOString();
       throw new DhcpError(`the DHCP lease of ${lease.address} for ${what} was lost: it expired at ${at} without being renewed by ${lease.serverId}; the address was removed and the daemon keeps trying`);
     }
-    const present = await withLink(attachment, async (nl) => {
-      const link = await nl.link.find({ name: request.ifName });
-      if (link === undefined) return undefined;
-      const addresses = await nl.address.list({ link: { name: request.ifName }, family: 4 });
-      return addresses.some((a) => a.cidr === lease.address);
-    });
+    const present = await holds(attachment, lease.address);
     if (present === undefined) throw new DhcpError(`interface "${request.ifName}" not found in netns "${attachment.netnsPath}"`);
     if (!present) throw new DhcpError(`the leased address ${lease.address} is not on interface "${request.ifName}" of ${what}`);
   }

@@ -54,6 +54,7 @@ export async function openTransport(netnsPath: string, ifName: string): Promise<
   }
   const socket: Socket = createDgram({ type: 'udp4' });
   const waiters = new Set<Waiter>();
+  const early: { message: DhcpMessage; at: number }[] = [];
   let closed = false;
   socket.on('error', () => {
     // Send failures are reported through send's callback; nothing else is expected here.
@@ -74,6 +75,9 @@ export async function openTransport(netnsPath: string, ifName: string): Promise<
         return;
       }
     }
+    // Kept a little while: an answer may arrive between a wait's timeout and the next wait.
+    early.push({ message, at: Date.now() });
+    if (early.length > 16) early.shift();
   });
   await new Promise<void>((resolve, reject) => {
     socket.once('listening', resolve);
@@ -90,6 +94,8 @@ export async function openTransport(netnsPath: string, ifName: string): Promise<
     },
     receive(accept, timeoutMs, signal) {
       if (closed || signal?.aborted) return Promise.resolve(undefined);
+      const kept = early.findIndex((entry) => Date.now() - entry.at < 10_000 && accept(entry.message));
+      if (kept >= 0) return Promise.resolve(early.splice(kept, 1)[0]!.message);
       return new Promise((resolve) => {
         const done = (message: DhcpMessage | undefined): void => {
           clearTimeout(timer);
