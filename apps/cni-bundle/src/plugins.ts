@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import { dhcp } from '@cni/ipam-dhcp';
 import { hostLocal } from '@cni/ipam-hostlocal';
 import { staticIpam } from '@cni/ipam-static';
 import { multinet } from '@cni/multinet';
@@ -30,6 +31,7 @@ export const plugins = {
   bandwidth,
   bond,
   bridge,
+  dhcp,
   dummy,
   firewall,
   'host-device': hostDevice,
