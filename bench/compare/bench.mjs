@@ -18,13 +18,16 @@ import {
   hostIp,
   hostNamespace,
   machine,
+  OURS_SOURCE,
   peakRssKb,
   printTable,
+  REFERENCE_BIN,
   requireExecutables,
   round,
   runList,
   runPlugin,
   runPluginAsync,
+  shown,
   SIDES,
   sidesFor,
   stateDir,
@@ -283,6 +286,10 @@ function addDel(test, makeConf) {
   details.scale = { pods: podCount, first, last };
 }
 
-const table = printTable(`CNI plugins, ours (${SIDES[0].bin}) vs the Go reference (${SIDES[1].bin}); medians of ${runs} runs`, rows);
+const table = printTable(`CNI plugins, ours (${shown(OURS_SOURCE)}) vs the Go reference (${shown(REFERENCE_BIN)}); medians of ${runs} runs`, rows);
+for (const side of SIDES) {
+  const parts = Object.entries(details.chainPerPlugin[side.key]).map(([key, ms]) => `${key} ${ms}`);
+  console.log(`chain per plugin, ${side.key} (median ms): ${parts.join(', ')}`);
+}
 console.log(`driver's spawn floor (/bin/true): median ${details.spawnFloorMs.median} ms, in every figure of both sides`);
 writeResults('compare', { ...machine(), parameters: { runs, pods: podCount, atOnce: AT_ONCE, atOnceRounds, rssRuns }, rows, details, table });

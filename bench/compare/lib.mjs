@@ -4,9 +4,9 @@
 // plugin runs with a runtime-like environment, a chain driver after libcni, statistics and the table.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -14,8 +14,15 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(here, '..', '..');
 /** Our executables (CNI_BUNDLE_BIN points at another copy, e.g. one kept away from rebuilds). */
 export const OURS_BIN = process.env.CNI_BUNDLE_BIN ?? join(ROOT, 'apps', 'cni-bundle', 'dist', 'bin');
+/** Where our executables come from (the run may use a copy, see snapshotBundle), for titles and results. */
+export const OURS_SOURCE = process.env.CNI_BENCH_BUNDLE_SOURCE ?? OURS_BIN;
 /** Debian's containernetworking-plugins: the Go reference. */
 export const REFERENCE_BIN = process.env.CNI_REFERENCE_BIN ?? '/usr/lib/cni';
+/** A folder as the table names it: relative to the repository when inside it. */
+export function shown(path) {
+  const inside = relative(ROOT, path);
+  return inside.startsWith('..') ? path : inside;
+}
 /** The two sides, in the order of the table. */
 export const SIDES = [
   { key: 'ours', tag: 'o', bin: OURS_BIN },
@@ -97,8 +104,11 @@ export async function hostNamespace(scriptUrl, name) {
   try {
     ip(['netns', 'add', host]);
     ip(['-n', host, 'link', 'set', 'lo', 'up']);
+    const snapshot = snapshotBundle(dir);
+    const env = snapshot ? { ...process.env, CNI_BUNDLE_BIN: snapshot, CNI_BENCH_BUNDLE_SOURCE: OURS_BIN } : process.env;
     child = spawn('ip', ['netns', 'exec', host, process.execPath, fileURLToPath(scriptUrl), ...process.argv.slice(2), INNER, prefix, dir], {
       stdio: 'inherit',
+      env,
     });
     status = await new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (constants.signals[signal] ?? 0))));
   } finally {
@@ -108,6 +118,26 @@ export async function hostNamespace(scriptUrl, name) {
     rmSync(dir, { recursive: true, force: true });
   }
   process.exit(interrupted ? 130 : status);
+}
+
+/**
+ * Copies the bundle's folder (the plugin links and the one folder they point into) to the run's folder,
+ * so that a rebuild of dist/bin during a run (tsup cleans it) neither breaks nor mixes the figures. Only
+ * the self-contained layout can move; the older one (scripts that load the workspace's node_modules) is
+ * run where it is. CNI_BUNDLE_BIN, when set, is run where it is too.
+ */
+function snapshotBundle(dir) {
+  if (process.env.CNI_BUNDLE_BIN || !existsSync(join(OURS_BIN, 'bridge')) || !lstatSync(join(OURS_BIN, 'bridge')).isSymbolicLink()) return undefined;
+  const target = join(dir, 'ours-bin');
+  mkdirSync(target);
+  const entries = readdirSync(OURS_BIN);
+  const linkedTo = new Set(
+    entries.filter((name) => lstatSync(join(OURS_BIN, name)).isSymbolicLink()).map((name) => readlinkSync(join(OURS_BIN, name)).split('/')[0]),
+  );
+  const copied = entries.filter((name) => !name.startsWith('.') || linkedTo.has(name)).map((name) => join(OURS_BIN, name));
+  const out = spawnSync('cp', ['-a', ...copied, target], { encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`failed to copy "${OURS_BIN}" to "${target}": ${out.stderr.trim()}`);
+  return target;
 }
 
 /** Makes pod namespaces (not timed). */
@@ -243,7 +273,8 @@ export function machine() {
     node: process.version,
     cpus: cpus().length,
     loadAverage: loadavg().map((value) => round(value)),
-    ours: OURS_BIN,
+    ours: OURS_SOURCE,
+    oursRunFrom: OURS_BIN,
     reference: REFERENCE_BIN,
   };
 }
