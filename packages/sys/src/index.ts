@@ -29,6 +29,8 @@ export type { ReceivedDatagram, PollRequest, CreateSocketOptions } from './sysca
 export { encodeSocketAddress, decodeSocketAddress } from './sockaddr.ts';
 export type { SocketAddress, Inet4SocketAddress, Inet6SocketAddress, PacketSocketAddress } from './sockaddr.ts';
 
+export { randomBytes, randomHex } from './random.ts';
+
 export { loadFfi } from './internal/ffi.ts';
 export type { FfiModule } from './internal/ffi.ts';
 
