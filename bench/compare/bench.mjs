@@ -291,5 +291,6 @@ for (const side of SIDES) {
   const parts = Object.entries(details.chainPerPlugin[side.key]).map(([key, ms]) => `${key} ${ms}`);
   console.log(`chain per plugin, ${side.key} (median ms): ${parts.join(', ')}`);
 }
+console.log(`${AT_ONCE} ADDs at once: addresses handed out twice: ours ${details.atOnceDuplicates.ours}, reference ${details.atOnceDuplicates.reference}`);
 console.log(`driver's spawn floor (/bin/true): median ${details.spawnFloorMs.median} ms, in every figure of both sides`);
 writeResults('compare', { ...machine(), parameters: { runs, pods: podCount, atOnce: AT_ONCE, atOnceRounds, rssRuns }, rows, details, table });

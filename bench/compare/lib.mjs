@@ -208,6 +208,8 @@ export function runPluginAsync(side, request) {
         reject(error);
       }
     });
+    // A plugin that fails before reading its configuration closes stdin early: its exit status tells.
+    child.stdin.on('error', () => {});
     child.stdin.end(JSON.stringify(request.conf));
   });
 }
