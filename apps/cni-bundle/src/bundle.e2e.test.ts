@@ -79,6 +79,25 @@ describe('the bundle\'s executables', () => {
     expect(existsSync(join(dir, 'coverage'))).toBe(false);
   });
 
+  it('load from a V8 code cache their runtime accepts', () => {
+    const payload = join(binDir, payloadName());
+    // The check runs on the payload's runtime with no flags, as the launcher starts it.
+    const check = `
+      const { readFileSync } = require('node:fs');
+      const { Script, constants } = require('node:vm');
+      const rejected = [];
+      for (const file of process.argv.slice(1)) {
+        const source = '(function (exports, require, module, __filename, __dirname) { ' + readFileSync(file, 'utf8') + '\\n})';
+        const script = new Script(source, { filename: file, cachedData: readFileSync(file + '.v8cache'), importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+        if (script.cachedDataRejected !== false) rejected.push(file);
+      }
+      process.stdout.write(JSON.stringify(rejected));`;
+    const files = [...Object.keys(plugins).map((name) => join(payload, 'plugins', `${name}.cjs`)), join(payload, 'tool.cjs')];
+    const out = spawnSync(join(payload, 'node'), ['-e', check, ...files], { env: { PATH }, encoding: 'utf8' });
+    expect(out.status, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual([]);
+  });
+
   it('are links to one executable beside one runtime', () => {
     const payload = payloadName();
     for (const name of [...Object.keys(plugins), 'cni-bundle']) {
