@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 import { isIP } from 'node:net';
 import fc from 'fast-check';
+import { Address4, Address6 } from 'ip-address';
 import { describe, expect, it } from 'vitest';
 import { anyIp, ipv4, ipv6 } from './__tests__/arbitraries.ts';
+import { parseAddressText } from './address.ts';
 import { IpAddress, IpError, ipAdd, ipCompare, isIpv4, isIpv6, nextIp, parseIp, prevIp, tryParseIp } from './index.ts';
 
 describe('parseIp', () => {
@@ -96,6 +98,18 @@ describe('parseIp', () => {
         expect(tryParseIp(text) !== undefined, text).toBe(isIP(text) !== 0);
       }),
       { numRuns: 20_000 },
+    );
+  });
+
+  it('reads the value ip-address reads, for every form fast-check writes', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), (text) => {
+        const expected = text.includes(':') ? new Address6(text).bigInt() : new Address4(text).bigInt();
+        const parsed = parseAddressText(text);
+        expect(parsed?.value, text).toBe(expected);
+        expect(parsed?.family).toBe(text.includes(':') ? 6 : 4);
+      }),
+      { numRuns: 5000 },
     );
   });
 
