@@ -4,7 +4,7 @@
 // plugin runs with a runtime-like environment, a chain driver after libcni, statistics and the table.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -268,11 +268,23 @@ export function stateDir(context, ...parts) {
   return dir;
 }
 
-/** What the machine was doing, written beside the figures. */
+function bundleAbout() {
+  try {
+    const { version, node, id } = JSON.parse(readFileSync(join(dirname(realpathSync(join(OURS_BIN, 'bridge'))), 'about.json'), 'utf8'));
+    return { version, node, id };
+  } catch {
+    return undefined; // the older layout has no about.json
+  }
+}
+
+/** What was measured and what the machine was doing, written beside the figures. */
 export function machine() {
+  const commit = spawnSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim();
   return {
     date: new Date().toISOString(),
-    node: process.version,
+    commit: commit || undefined,
+    bundle: bundleAbout(),
+    driverNode: process.version,
     cpus: cpus().length,
     loadAverage: loadavg().map((value) => round(value)),
     ours: OURS_SOURCE,
