@@ -24,7 +24,7 @@ export type { NetworkAttachmentDefinition, NadSource, ResolveOptions } from './n
 export { parseNadManifests, loadNadDirectory, nadDirectorySource } from './manifests.ts';
 
 export { KubeClient, KubeApiError, kubeconfigOptions, inClusterOptions, SERVICE_ACCOUNT_DIR } from './kube.ts';
-export type { KubeApi, KubeClientOptions, Pod } from './kube.ts';
+export type { KubeApi, KubeClientOptions, ExecCredentialCommand, Pod } from './kube.ts';
 
 export { parseMultinetConf, DEFAULTS } from './conf.ts';
 export type { MultinetConf } from './conf.ts';

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -123,6 +123,52 @@ describe('KubeClient', () => {
     await expect(noToken.getPod('default', 'web')).rejects.toThrow('401');
     writeFileSync(tokenFile, `${server.token}\n`);
     expect((await noToken.getPod('default', 'web'))?.metadata.name).toBe('web');
+  });
+});
+
+describe('kubeconfig credentials and server names', () => {
+  it('gets its token from an exec credential plugin, run once, relative to the kubeconfig', async () => {
+    server.addPod('default', 'web');
+    const plugin = join(dir, 'bin', 'cred');
+    mkdirSync(join(dir, 'bin'));
+    // A credential plugin as kubectl runs one: it reads KUBERNETES_EXEC_INFO and prints an ExecCredential.
+    writeFileSync(
+      plugin,
+      `#!${process.execPath}\nconst info = JSON.parse(process.env.KUBERNETES_EXEC_INFO);\nrequire('fs').appendFileSync(${JSON.stringify(join(dir, 'calls'))}, process.argv.slice(2).join(' ') + ' ' + process.env.REGION + '\\n');\nprocess.stdout.write(JSON.stringify({ apiVersion: info.apiVersion, kind: 'ExecCredential', status: { token: ${JSON.stringify(server.token)} } }));\n`,
+      { mode: 0o755 },
+    );
+    const kubeconfig = server.writeKubeconfig(dir);
+    const text = readFileSync(kubeconfig, 'utf8').replace(
+      `      token: ${server.token}`,
+      ['      exec:', '        apiVersion: client.authentication.k8s.io/v1', '        command: ./bin/cred', '        args: [token, --cluster, c1]', '        env: [{name: REGION, value: eu-1}]'].join('\n'),
+    );
+    writeFileSync(kubeconfig, text);
+    const kube = new KubeClient({ ...kubeconfigOptions(kubeconfig), retries: 0 });
+    clients.push(kube);
+    expect((await kube.getPod('default', 'web'))?.metadata.name).toBe('web');
+    expect((await kube.getPod('default', 'web'))?.metadata.name).toBe('web');
+    expect(readFileSync(join(dir, 'calls'), 'utf8')).toBe('token --cluster c1 eu-1\n');
+    expect(server.requests.every((r) => r.authorization === `Bearer ${server.token}`)).toBe(true);
+  });
+
+  it('names a failing exec credential plugin', async () => {
+    const kube = new KubeClient({ server: server.url, ca: server.ca, exec: { command: join(dir, 'missing'), args: [], env: {}, apiVersion: 'client.authentication.k8s.io/v1' }, retries: 0 });
+    clients.push(kube);
+    await expect(kube.getPod('default', 'web')).rejects.toThrow(`kubeconfig exec credential "${join(dir, 'missing')}" failed`);
+  });
+
+  it('checks the certificate against tls-server-name, not the address it connects to', async () => {
+    server.addPod('default', 'web');
+    const withName = (name: string) => {
+      const kubeconfig = server.writeKubeconfig(dir);
+      writeFileSync(kubeconfig, readFileSync(kubeconfig, 'utf8').replace('    cluster:\n', `    cluster:\n      tls-server-name: ${name}\n`));
+      const kube = new KubeClient({ ...kubeconfigOptions(kubeconfig), retries: 0 });
+      clients.push(kube);
+      return kube;
+    };
+    // The test server's certificate names 127.0.0.1 and localhost.
+    expect((await withName('localhost').getPod('default', 'web'))?.metadata.name).toBe('web');
+    await expect(withName('api.example.test').getPod('default', 'web')).rejects.toThrow(/api\.example\.test/);
   });
 });
 

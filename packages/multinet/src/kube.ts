@@ -45,12 +45,31 @@ export interface KubeClientOptions {
   key?: string;
   /** Trust any server certificate (the kubeconfig's `insecure-skip-tls-verify`). */
   insecureSkipTlsVerify?: boolean;
+  /** The name the server's certificate must carry, when not the server's host (`tls-server-name`). */
+  tlsServerName?: string;
+  /**
+   * A credential plugin that prints the token (the kubeconfig user's `exec`, as kubectl runs it:
+   * client.authentication.k8s.io ExecCredential on stdout). Run once per client, when the first
+   * request needs it.
+   */
+  exec?: ExecCredentialCommand;
   /** A time limit per request in milliseconds. Default 10000. */
   timeoutMs?: number;
   /** Attempts after the first for errors that may pass (network, time-outs, 429, 5xx, 409 on PATCH). Default 3. */
   retries?: number;
   /** The first pause between attempts in milliseconds, doubled each time. Default 200. */
   retryDelayMs?: number;
+}
+
+/** A kubeconfig user's `exec` credential plugin. */
+export interface ExecCredentialCommand {
+  /** The program; a relative path with a slash is relative to the kubeconfig's folder, as kubectl does. */
+  command: string;
+  args: string[];
+  /** Variables added to the plugin's environment. */
+  env: Record<string, string>;
+  /** The ExecCredential version asked for (`client.authentication.k8s.io/v1`). */
+  apiVersion: string;
 }
 
 /** An answer of the API server that is not a success. */
@@ -148,9 +167,58 @@ export function kubeconfigOptions(file: string, context?: string): KubeClientOpt
   const key = pem(user['client-key-data'], user['client-key']);
   if (cert) options.cert = cert;
   if (key) options.key = key;
+  if (typeof cluster['tls-server-name'] === 'string' && cluster['tls-server-name'] !== '') options.tlsServerName = cluster['tls-server-name'];
   if (typeof user.token === 'string' && user.token !== '') options.token = user.token;
   else if (typeof user.tokenFile === 'string' && user.tokenFile !== '') options.tokenFile = resolve(base, user.tokenFile);
+  else if (isRecord(user.exec)) options.exec = execCommand(user.exec, base, file);
   return options;
+}
+
+/** A kubeconfig user's `exec` section, checked. */
+function execCommand(exec: Record<string, unknown>, base: string, file: string): ExecCredentialCommand {
+  const command = exec.command;
+  if (typeof command !== 'string' || command === '') throw new MultinetError(`kubeconfig "${file}": user exec has no command`);
+  const args = Array.isArray(exec.args) ? exec.args.map(String) : [];
+  const env: Record<string, string> = {};
+  if (Array.isArray(exec.env)) {
+    for (const entry of exec.env) {
+      if (isRecord(entry) && typeof entry.name === 'string') env[entry.name] = String(entry.value ?? '');
+    }
+  }
+  const apiVersion = typeof exec.apiVersion === 'string' && exec.apiVersion !== '' ? exec.apiVersion : 'client.authentication.k8s.io/v1';
+  return { command: command.includes('/') ? resolve(base, command) : command, args, env, apiVersion };
+}
+
+/** Run an exec credential plugin and read the token of its ExecCredential. */
+function execCredentialToken(exec: ExecCredentialCommand): string {
+  let out: string;
+  try {
+    const { execFileSync } = process.getBuiltinModule('node:child_process');
+    out = execFileSync(exec.command, exec.args, {
+      encoding: 'utf8',
+      timeout: 30_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        ...exec.env,
+        // What kubectl passes: the version it expects, and no terminal to ask on.
+        KUBERNETES_EXEC_INFO: JSON.stringify({ apiVersion: exec.apiVersion, kind: 'ExecCredential', spec: { interactive: false } }),
+      },
+    });
+  } catch (error) {
+    throw new MultinetError(`kubeconfig exec credential "${exec.command}" failed: ${errorText(error)}`, { code: 5 });
+  }
+  let credential: unknown;
+  try {
+    credential = JSON.parse(out);
+  } catch (error) {
+    throw new MultinetError(`kubeconfig exec credential "${exec.command}" printed no JSON: ${errorText(error)}`, { code: 5 });
+  }
+  const token = isRecord(credential) && isRecord(credential.status) ? credential.status.token : undefined;
+  if (typeof token !== 'string' || token === '') {
+    throw new MultinetError(`kubeconfig exec credential "${exec.command}" gave no status.token`, { code: 5 });
+  }
+  return token;
 }
 
 interface Answer {
@@ -190,6 +258,7 @@ export class KubeClient implements KubeApi {
         ...(options.cert === undefined ? {} : { cert: options.cert }),
         ...(options.key === undefined ? {} : { key: options.key }),
         rejectUnauthorized: options.insecureSkipTlsVerify !== true,
+        ...(options.tlsServerName === undefined ? {} : { servername: options.tlsServerName }),
       });
     }
   }
@@ -199,8 +268,14 @@ export class KubeClient implements KubeApi {
     this.#agent?.destroy();
   }
 
+  #execToken: string | undefined;
+
   #token(): string | undefined {
     if (this.#options.token !== undefined) return this.#options.token;
+    if (this.#options.exec !== undefined) {
+      this.#execToken ??= execCredentialToken(this.#options.exec);
+      return this.#execToken;
+    }
     if (this.#options.tokenFile === undefined) return undefined;
     try {
       return readFileSync(this.#options.tokenFile, 'utf8').trim();
