@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { type Server, type Socket, createServer } from 'node:net';
+import { type Server, type Socket, connect, createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { openNetlink, type Netlink } from '@cni/netlink';
 import { type ClientParams, type Lease, type RetryPolicy, acquire, leaseOf, release, renew, sleep } from './client.ts';
@@ -450,6 +450,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DhcpDaem
     mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
     if (existsSync(socketPath)) {
       if (!lstatSync(socketPath).isSocket()) throw new DhcpError(`"${socketPath}" exists and is not a socket`);
+      if (await answers(socketPath)) throw new DhcpError(`another daemon already listens on "${socketPath}"`);
       rmSync(socketPath, { force: true });
     }
   }
@@ -525,4 +526,16 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DhcpDaem
 function errorResponse(error: unknown): DaemonResponse {
   const code = DhcpError.isInstance(error) ? error.code : 999;
   return { cniDhcp: PROTOCOL_VERSION, ok: false, error: { code, msg: errorText(error) } };
+}
+
+/** Does something accept connections on the unix socket at `path`? */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
 }

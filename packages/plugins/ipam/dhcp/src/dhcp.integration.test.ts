@@ -129,6 +129,9 @@ describe.skipIf(!root)('dhcp against dnsmasq', () => {
 
     const daemon = await daemonFor(lab);
     expect((await plugin(lab, undefined, { command: 'STATUS' })).error).toBeUndefined();
+    // A second daemon on the same socket is refused; the first keeps serving.
+    await expect(startDaemon({ socketPath: lab.socketPath, stateDir: lab.stateDir })).rejects.toThrow(/another daemon already listens on/);
+    expect((await plugin(lab, undefined, { command: 'STATUS' })).error).toBeUndefined();
 
     // Unknown options are refused before any lease is asked for.
     const unknown = await plugin(lab, pod, { command: 'ADD', ipam: { request: [{ option: 'no-such-option' }] } });
