@@ -15,6 +15,7 @@ import { spawnSync } from 'node:child_process';
 import {
   addNamespaces,
   deleteNamespaces,
+  expectAddress,
   hostIp,
   hostNamespace,
   machine,
@@ -124,6 +125,7 @@ function addDel(test, makeConf) {
         const conf = makeConf(side);
         const request = { containerId: `${test}-${side.tag}-${r + 1}`, netns, ifname: 'eth0' };
         const added = runPlugin(side, { ...request, command: 'ADD', conf });
+        if (r < 0) expectAddress(netns, 'eth0', added.result, `${side.key} ${test}`);
         const deleted = runPlugin(side, { ...request, command: 'DEL', conf: { ...conf, prevResult: added.result } });
         if (r >= 0) {
           add[side.key].push(added.ms);
@@ -179,6 +181,7 @@ function addDel(test, makeConf) {
           runtimeConfig: { portMappings: [{ hostPort: 20000 + r + 1, containerPort: 80, protocol: 'tcp' }] },
         };
         const added = runList(side, list, { ...request, command: 'ADD' });
+        if (r < 0) expectAddress(request.netns, 'eth0', added.result, `${side.key} chain`);
         const deleted = runList(side, list, { ...request, command: 'DEL' }, added.result);
         if (r < 0) continue;
         add[side.key].push(added.ms);
@@ -263,6 +266,11 @@ function addDel(test, makeConf) {
         times[side.key].push(ms);
       }
       if ((i + 1) % 100 === 0) progress(`  ${i + 1} pods`);
+    }
+    // Every pod is still there: the bridge has a port for each.
+    for (const side of SIDES) {
+      const ports = JSON.parse(hostIp('-j', 'link', 'show', 'master', `bscale${side.tag}`).stdout).length;
+      if (ports !== podCount) throw new Error(`${side.key}: bridge "bscale${side.tag}" has ${ports} ports, not ${podCount}`);
     }
   } finally {
     deleteNamespaces(names);

@@ -140,6 +140,18 @@ function snapshotBundle(dir) {
   return target;
 }
 
+/**
+ * Checks, with iproute2 rather than our code, that the pod's interface holds the IPv4 address the
+ * result names; used on warm-up rounds, so that a side that returns success without doing the work
+ * cannot look fast.
+ */
+export function expectAddress(netns, ifname, result, who) {
+  const want = result?.ips?.find((ip) => !ip.address.includes(':'))?.address;
+  const out = ip(['-j', '-n', netns, 'addr', 'show', 'dev', ifname], { allowFailure: true });
+  const have = out.status === 0 ? JSON.parse(out.stdout).flatMap((link) => link.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`)) : [];
+  if (!want || !have.includes(want)) throw new Error(`${who}: "${ifname}" in "${netns}" has ${have.join(', ') || 'no IPv4 address'}, the result says ${want}`);
+}
+
 /** Makes pod namespaces (not timed). */
 export function addNamespaces(names) {
   ipBatch(names.map((ns) => `netns add ${ns}`));
