@@ -30,6 +30,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   readSync,
   realpathSync,
   renameSync,
@@ -281,11 +282,29 @@ async function stageTests(tests, runner) {
   mkdirSync(join(stage, 'etc/cni-vm'), { recursive: true });
   if (runner === 'vitest') stageWorkspace(tests, stage, work);
   else await stageBundles(tests, stage, work);
-  // Built executables the tests may run (apps/*/dist: cni-bundle's dist/bin).
+  // Built executables the tests may run (apps/*/dist: cni-bundle's dist/bin), links kept as links:
+  // the bundle's plugin names are links to one launcher that finds its runtime beside it. Not the
+  // tarball, the build's scratch folders, nor a payload no link points to (the one install keeps).
   if (runner !== 'vitest' && existsSync(join(root, 'apps'))) {
     for (const app of readdirSync(join(root, 'apps'))) {
       const dist = join(root, 'apps', app, 'dist');
-      if (existsSync(dist)) cpSync(dist, join(work, 'apps', app, 'dist'), { recursive: true, dereference: true });
+      if (!existsSync(dist)) continue;
+      const linked = new Set();
+      if (existsSync(join(dist, 'bin'))) {
+        for (const entry of readdirSync(join(dist, 'bin'), { withFileTypes: true })) {
+          if (entry.isSymbolicLink()) linked.add(readlinkSync(join(dist, 'bin', entry.name)).split('/')[0]);
+        }
+      }
+      cpSync(dist, join(work, 'apps', app, 'dist'), {
+        recursive: true,
+        verbatimSymlinks: true,
+        filter: (source) => {
+          const path = relative(dist, source);
+          if (path.endsWith('.tar.gz') || /^\.(js|payload-[^/]*|staging-[^/]*)(\/|$)/.test(path)) return false;
+          const payload = /^bin\/(\.cni-bundle-[^/]+)/.exec(path)?.[1];
+          return payload === undefined || linked.has(payload);
+        },
+      });
     }
   }
   copyNativeLibraries(stage);
