@@ -54,11 +54,11 @@ function cleanup() {
     } catch {}
   }
   // Daemons need a moment to exit before their folder goes.
-  setTimeout(() => rmSync(dir, { recursive: true, force: true }), 300).unref();
   try {
     execFileSync('sleep', ['0.4']);
   } catch {}
-  rmSync(dir, { recursive: true, force: true });
+  if (process.env.BENCH_KEEP) log(`kept ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 }
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
@@ -124,9 +124,12 @@ function runPlugin(side, command, pod) {
     const started = process.hrtime.bigint();
     const child = spawn('ip', ['netns', 'exec', host, 'env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), join(side.bin, 'macvlan')], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
+    let err = '';
     child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (out += chunk));
-    child.on('exit', (code) => resolve([Number(process.hrtime.bigint() - started) / 1e6, code, out]));
+    child.stderr.on('data', (chunk) => (err += chunk));
+    // 'close', not 'exit': the output may still be in the pipes when the process has exited.
+    child.on('close', (code) => resolve([Number(process.hrtime.bigint() - started) / 1e6, code, out, err]));
+    child.stdin.on('error', () => {});
     child.stdin.end(conf(side));
   });
 }
@@ -144,9 +147,17 @@ function removePod(pod) {
 }
 
 async function addAndCheck(side, pod) {
-  const [ms, code, out] = await runPlugin(side, 'ADD', pod);
-  if (code !== 0) throw new Error(`${side.key} ADD failed: ${out}`);
-  const address = JSON.parse(out).ips?.[0]?.address;
+  const [ms, code, out, err] = await runPlugin(side, 'ADD', pod);
+  if (code !== 0) throw new Error(`${side.key} ADD failed: ${out}${err}`);
+  let address;
+  try {
+    address = JSON.parse(out).ips?.[0]?.address;
+  } catch {
+    // A success without a result would be a bug of either side: counted and reported, not hidden.
+    silent[side.key]++;
+    log(`${side.key} ADD of ${pod.id} printed no result (exit ${code}) ${JSON.stringify(err.slice(0, 200))}`);
+    return ms;
+  }
   const shown = ip('-n', pod.ns, '-4', '-o', 'addr', 'show', 'dev', 'eth0');
   if (!shown.includes(address)) throw new Error(`${side.key}: ${address} is not on the pod's eth0`);
   return ms;
@@ -165,6 +176,7 @@ for (let i = 0; i < 5; i++) {
 }
 
 const single = { ours: [], reference: [] };
+const silent = { ours: 0, reference: 0 };
 const many = { ours: [], reference: [] };
 log(`1 pod: ${runs} runs per side (plus a warm-up)`);
 for (let run = 0; run <= runs; run++) {
@@ -194,6 +206,7 @@ const rows = [
 ];
 console.log('measure                        ours med ms   ref med ms   ours/ref');
 for (const [name, ours, ref] of rows) console.log(`${name.padEnd(30)} ${ours.toFixed(1).padStart(11)} ${ref.toFixed(1).padStart(12)} ${(ours / ref).toFixed(2).padStart(9)}x`);
+if (silent.ours + silent.reference > 0) console.log(`ADDs that exited 0 without printing a result: ours ${silent.ours}, reference ${silent.reference}`);
 console.log(`(each figure includes \`ip netns exec\` + env: ${median(baseline).toFixed(1)} ms median; dnsmasq --no-ping, same server for both sides)`);
 const leases = existsSync(join(dir, 'leases')) ? readFileSync(join(dir, 'leases'), 'utf8').trim() : '';
 if (leases !== '') log(`note: ${leases.split('\n').length} lease(s) still held by the server after DEL (not released)`);
