@@ -12,7 +12,15 @@ export type { CommandRunner, CommandRunnerOptions, CommandResult, RunOptions } f
 export { supportsIptables, supportsNftables, chooseBackend } from './detect.ts';
 export type { NetfilterBackend, DetectOptions } from './detect.ts';
 
-export { Iptables, iptablesCommand, parseIptablesListing, splitIptablesWords, ruleOption } from './iptables.ts';
+export {
+  Iptables,
+  iptablesCommand,
+  iptablesRestoreCommand,
+  formatIptablesWords,
+  parseIptablesListing,
+  splitIptablesWords,
+  ruleOption,
+} from './iptables.ts';
 export type { IpFamily, IptablesVariant, IptablesOptions, IptablesRule } from './iptables.ts';
 
 export { Nftables, parseNftListing, applyWithRetry } from './nftables.ts';

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { exec, parseIptablesSave, useTestNetns } from '@cni/testkit';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { NetfilterCommandError } from './errors.ts';
-import { Iptables, iptablesCommand } from './iptables.ts';
+import { Iptables, iptablesCommand, iptablesRestoreCommand } from './iptables.ts';
 import { Nftables } from './nftables.ts';
 import { createCommandRunner } from './runner.ts';
 
@@ -99,5 +101,39 @@ describe.skipIf(!isRoot).each(variants)('Iptables on missing chains (iptables-%s
     expect(await ipt.delete('nat', 'CNI-MISSING', ['-j', 'ACCEPT'])).toBe(false);
     expect(await ipt.deleteChain('nat', 'CNI-MISSING')).toBe(false);
     expect(await ipt.list('nat', 'CNI-MISSING')).toEqual({ chains: [], rules: [] });
+  });
+});
+
+describe.skipIf(!isRoot).each(variants)('Iptables restore batches (iptables-%s)', (variant) => {
+  it('applies a batch in one run, all or nothing, and lists back the words it was given', async () => {
+    const { host } = await useTestNetns({ container: false });
+    const ipt = new Iptables(4, { runner: createCommandRunner({ prefix: ['ip', 'netns', 'exec', host.name] }), iptablesVariant: variant });
+    const comment = ['-m', 'comment', '--comment', 'dnat name: "net" id: "a b"', '-j', 'RETURN'];
+    await ipt.restore('nat', [['-N', 'CNI-BATCH'], ['-A', 'CNI-BATCH', ...comment], ['-I', 'PREROUTING', '1', '-j', 'CNI-BATCH']]);
+    const listed = await ipt.list('nat');
+    expect(listed.chains).toContain('CNI-BATCH');
+    expect(listed.rules).toEqual([
+      { chain: 'PREROUTING', spec: ['-j', 'CNI-BATCH'] },
+      { chain: 'CNI-BATCH', spec: comment },
+    ]);
+
+    // -N of an existing chain fails the batch: nothing of it is applied, not even the lines before.
+    const failed = ipt.restore('nat', [['-N', 'CNI-OTHER'], ['-N', 'CNI-BATCH']]);
+    await expect(failed).rejects.toThrow(NetfilterCommandError);
+    expect(await ipt.chainExists('nat', 'CNI-OTHER')).toBe(false);
+
+    await ipt.restore('nat', [['-D', 'PREROUTING', '-j', 'CNI-BATCH'], ['-F', 'CNI-BATCH'], ['-X', 'CNI-BATCH']]);
+    expect((await ipt.list('nat')).rules).toEqual([]);
+    expect(await ipt.chainExists('nat', 'CNI-BATCH')).toBe(false);
+  });
+});
+
+describe.skipIf(!variants.includes('legacy'))('iptablesRestoreCommand', () => {
+  it('follows a PATH whose iptables is the legacy one to the legacy restore', () => {
+    const shim = mkdtempSync(join(tmpdir(), 'cnitest-ipt-shim-'));
+    onTestFinished(() => rmSync(shim, { recursive: true, force: true }));
+    symlinkSync('/usr/sbin/iptables-legacy', join(shim, 'iptables'));
+    expect(iptablesRestoreCommand('iptables', `${shim}:/usr/sbin`)).toEqual(['/usr/sbin/xtables-legacy-multi', 'iptables-restore']);
+    expect(iptablesRestoreCommand('ip6tables', `${shim}:/nonexistent`)).toEqual(['ip6tables-restore']);
   });
 });

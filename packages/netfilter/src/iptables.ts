@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+import { realpathSync } from 'node:fs';
+import { delimiter, join, basename } from 'node:path';
 import { NetfilterCommandError } from './errors.ts';
 import { getDefaultRunner, type CommandRunner } from './runner.ts';
 
@@ -32,6 +34,49 @@ export function iptablesCommand(family: IpFamily, variant: IptablesVariant = 'de
   return variant === 'default' ? base : `${base}-${variant}`;
 }
 
+// One answer per binary name and PATH: the lookup and the symlink walk are done once per process.
+const restoreCommands = new Map<string, readonly string[]>();
+
+/**
+ * The command line (binary and leading arguments) of the `iptables-restore` that belongs to the
+ * binary `command`. A variant's name maps to its own restore (`iptables-nft` to
+ * `iptables-nft-restore`). The plain `iptables` is looked up on `PATH` and followed through its
+ * symlinks: when it is one of the xtables multi-call binaries, the restore is that same binary
+ * with the applet as first argument, so a `PATH` that makes `iptables` the legacy one gets the
+ * legacy restore even where `iptables-restore` still points to nft (alternatives, or a shim
+ * directory with only `iptables` in it). Otherwise `<command>-restore` from `PATH`.
+ */
+export function iptablesRestoreCommand(command: string, path: string | undefined = process.env['PATH']): readonly string[] {
+  const key = `${command}\0${path ?? ''}`;
+  const known = restoreCommands.get(key);
+  if (known) return known;
+  let resolved: readonly string[] = [`${command}-restore`];
+  if (command === 'iptables' || command === 'ip6tables') {
+    for (const dir of (path ?? '').split(delimiter)) {
+      if (dir === '') continue;
+      let real: string;
+      try {
+        real = realpathSync(join(dir, command));
+      } catch {
+        continue;
+      }
+      if (/^xtables-(legacy|nft)-multi$/.test(basename(real))) resolved = [real, `${command}-restore`];
+      break;
+    }
+  }
+  restoreCommands.set(key, resolved);
+  return resolved;
+}
+
+/**
+ * One line of an `iptables-restore` input from words: a word with white space, quotes,
+ * backslashes or `#` (or an empty one) is double-quoted with `\` escapes, as `iptables-save`
+ * writes comments, so that the restore parser gives back the same words.
+ */
+export function formatIptablesWords(words: readonly string[]): string {
+  return words.map((word) => (word !== '' && !/[\s"'\\#]/.test(word) ? word : `"${word.replace(/["\\]/g, (char) => `\\${char}`)}"`)).join(' ');
+}
+
 /**
  * One iptables binary of one family, with the operations the plugins need, idempotent where
  * upstream's helpers are (`EnsureChain`, `AppendUnique`, `DeleteRule`, ...). Every command
@@ -63,6 +108,21 @@ export class Iptables {
     const result = await this.#runner(this.command, ['--wait', ...args]);
     if (result.exitCode !== 0) throw new NetfilterCommandError(result.command, result.exitCode, result.stderr);
     return result.stdout;
+  }
+
+  /**
+   * Apply `lines` (restore commands such as `-N CHAIN`, `-A CHAIN ...`, `-D ...`, `-X CHAIN`,
+   * each an array of words) to `table` in one `iptables-restore --noflush --wait` run. The
+   * kernel takes all of them or none: a failing line leaves the table as it was, which lets a
+   * caller that computed the lines from a listing retry from a fresh one after a concurrent
+   * change. Nothing runs for an empty list.
+   */
+  async restore(table: string, lines: readonly (readonly string[])[]): Promise<void> {
+    if (lines.length === 0) return;
+    const [file, ...lead] = iptablesRestoreCommand(this.command) as [string, ...string[]];
+    const input = `*${table}\n${lines.map((line) => formatIptablesWords(line)).join('\n')}\nCOMMIT\n`;
+    const result = await this.#runner(file, [...lead, '--noflush', '--wait'], { stdin: input });
+    if (result.exitCode !== 0) throw new NetfilterCommandError(result.command, result.exitCode, result.stderr);
   }
 
   /** Run and return the exit code (0 or 1) for the commands whose status 1 is an answer (`-C`, `-S chain`). */

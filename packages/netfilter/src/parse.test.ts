@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { chooseBackend, supportsIptables, supportsNftables } from './detect.ts';
 import { NetfilterCommandError, NetfilterError, NetfilterUnavailableError, NetfilterValidationError } from './errors.ts';
-import { parseIptablesListing, ruleOption, splitIptablesWords } from './iptables.ts';
+import { formatIptablesWords, iptablesRestoreCommand, parseIptablesListing, ruleOption, splitIptablesWords } from './iptables.ts';
 import { setupMacSpoofCheck } from './macspoofchk.ts';
 import { listIpMasq, setupIpMasq, teardownIpMasq } from './masquerade.ts';
 import { parseNftListing } from './nftables.ts';
@@ -64,6 +64,19 @@ describe('iptables listings', () => {
     ]);
     expect(splitIptablesWords('-A X -m comment --comment "a\\\\b" -j ACCEPT')).toContain('a\\b');
     expect(splitIptablesWords('-A X -m comment --comment "" -j ACCEPT')).toContain('');
+  });
+
+  it('quotes restore words so that the xtables parser gives them back', () => {
+    const words = ['-m', 'comment', '--comment', 'dnat name: "pm" id: "c\\1"', '-j', 'X', '', "it's", '#x'];
+    const line = formatIptablesWords(words);
+    expect(line).toBe('-m comment --comment "dnat name: \\"pm\\" id: \\"c\\\\1\\"" -j X "" "it\'s" "#x"');
+    expect(splitIptablesWords(line)).toEqual(words);
+  });
+
+  it('finds the restore of the iptables on PATH, a variant by its name', () => {
+    expect(iptablesRestoreCommand('ip6tables-legacy', '')).toEqual(['ip6tables-legacy-restore']);
+    expect(iptablesRestoreCommand('iptables-nft', '')).toEqual(['iptables-nft-restore']);
+    expect(iptablesRestoreCommand('iptables', '/nonexistent')).toEqual(['iptables-restore']);
   });
 
   it('reads chains and rules', () => {

@@ -198,6 +198,37 @@ describe.skipIf(process.getuid?.() !== 0)('portmap keys and verbs (built executa
     await ok(portmap(netns, 'DEL', { containerId: 'ctr-x', mappings: [TCP], extra: { backend: 'nftables' } }));
   });
 
+  it('iptables: concurrent ADDs into a fresh table lose no rule and write each shared rule once; a repeated ADD replaces; concurrent DELs', async () => {
+    const netns = await useTestNetns();
+    const ids = ['ctr-1', 'ctr-2', 'ctr-3', 'ctr-4', 'ctr-5'];
+    const mappingsOf = (index: number) => [{ hostPort: 9000 + index, containerPort: 80, protocol: 'tcp' }];
+    // Every ADD finds the shared chains missing at first: their batches race to make them.
+    await Promise.all(ids.map((containerId, index) => ok(portmap(netns, 'ADD', { containerId, mappings: mappingsOf(index), extra: { backend: 'iptables' } }))));
+    for (const family of [4, 6] as const) {
+      const lines = await cniLines(netns, family);
+      const count = (pattern: RegExp) => lines.filter((line) => pattern.test(line)).length;
+      expect(count(/^:CNI-DN-/)).toBe(ids.length);
+      expect(count(/^-A CNI-HOSTPORT-DNAT .* -j CNI-DN-/)).toBe(ids.length);
+      expect(count(/^-A CNI-DN-.* -j DNAT /)).toBe(ids.length);
+      expect(count(/^-A PREROUTING .*-j CNI-HOSTPORT-DNAT$/)).toBe(1);
+      expect(count(/^-A OUTPUT .*-j CNI-HOSTPORT-DNAT$/)).toBe(1);
+      expect(count(/^-A POSTROUTING .*-j CNI-HOSTPORT-MASQ$/)).toBe(1);
+      expect(count(/^-A CNI-HOSTPORT-SETMARK /)).toBe(1);
+      expect(count(/^-A CNI-HOSTPORT-MASQ /)).toBe(1);
+    }
+    for (const [index, containerId] of ids.entries()) await ok(portmap(netns, 'CHECK', { containerId, mappings: mappingsOf(index), extra: { backend: 'iptables' } }));
+
+    // A repeated ADD with other mappings keeps no rule of the first one.
+    await ok(portmap(netns, 'ADD', { containerId: 'ctr-1', mappings: [TCP], extra: { backend: 'iptables' } }));
+    const replaced = await cniLines(netns, 4);
+    expect(replaced.filter((line) => line.includes('ctr-1'))).toHaveLength(1);
+    expect(replaced.some((line) => line.includes('--dport 9000 '))).toBe(false);
+    expect(replaced.some((line) => line.includes('--dport 8080 '))).toBe(true);
+
+    await Promise.all(ids.map((containerId) => ok(portmap(netns, 'DEL', { containerId, extra: { backend: 'iptables' } }))));
+    for (const family of [4, 6] as const) expect((await cniLines(netns, family)).filter((line) => /CNI-DN-/.test(line))).toEqual([]);
+  });
+
   it('runs with iptables-legacy when that is the iptables on PATH', async () => {
     const netns = await useTestNetns();
     const shim = join(netns.dir, 'legacy-bin');
