@@ -96,6 +96,36 @@ describe.skipIf(process.getuid?.() !== 0 || !existsSync(DHCP))('dist/bin/dhcp an
     expect(afterStop.error?.code).toBe(50);
   }, 60_000);
 
+  it('`dhcp daemon` serves a socket systemd hands over (LISTEN_FDS=1, descriptor 3)', async () => {
+    const lab = await useLab(22);
+    // What systemd does: bind and listen, then exec the service with the socket as fd 3.
+    const script = [
+      'import os, socket, sys',
+      's = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+      's.bind(sys.argv[1]); s.listen(16)',
+      'os.dup2(s.fileno(), 3) if s.fileno() != 3 else None',
+      'os.set_inheritable(3, True)',
+      'env = {"PATH": os.environ["PATH"], "LISTEN_FDS": "1", "LISTEN_PID": str(os.getpid())}',
+      'os.execve(sys.argv[2], [sys.argv[2], "daemon", "-statedir", sys.argv[3]], env)',
+    ].join('\n');
+    const child = spawn('python3', ['-c', script, lab.socketPath, DHCP, lab.stateDir], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    onTestFinished(async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    });
+    await expect.poll(() => stderr, { timeout: 10_000 }).toContain('daemon listening');
+    const status = await execPlugin(DHCP, { command: 'STATUS', cniPath: BUNDLE, conf: { cniVersion: '1.1.0', name: 'lan', type: 'dhcp', ipam: { type: 'dhcp', daemonSocketPath: lab.socketPath } } });
+    expect(status.error, status.stdout + stderr).toBeUndefined();
+    const pod = await lab.addPod();
+    const added = await execPlugin(DHCP, { command: 'ADD', cniPath: BUNDLE, netns: pod.path, containerId: pod.containerId, conf: { cniVersion: '1.1.0', name: 'lan', type: 'dhcp', ipam: { type: 'dhcp', daemonSocketPath: lab.socketPath } } });
+    expect((added.result as ResultV100 | undefined)?.ips?.[0]?.address, added.stdout + stderr).toMatch(/^10\.77\.22\./);
+    expect((await execPlugin(DHCP, { command: 'DEL', cniPath: BUNDLE, netns: pod.path, containerId: pod.containerId, conf: { cniVersion: '1.1.0', name: 'lan', type: 'dhcp', ipam: { type: 'dhcp', daemonSocketPath: lab.socketPath } } })).error).toBeUndefined();
+    await expect.poll(() => lab.leases(), { timeout: 3000 }).toEqual([]);
+  });
+
   it('`dhcp daemon` refuses unknown flags as Go does', async () => {
     const out = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const child = spawn(DHCP, ['daemon', '-nope'], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
