@@ -161,7 +161,7 @@ export async function acquire(transport: DhcpTransport, params: ClientParams, po
     }
   }
   if (options.signal?.aborted) throw new DhcpError('the acquisition was cancelled');
-  const seconds = Math.round(policy.resendTimeoutMs / 1000);
+  const seconds = Number((policy.resendTimeoutMs / 1000).toFixed(1));
   const where = options.ifName === undefined ? '' : ` on "${options.ifName}"`;
   throw new DhcpError(
     offers === 0
