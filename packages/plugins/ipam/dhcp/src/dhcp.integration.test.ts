@@ -100,6 +100,33 @@ describe.skipIf(!root)('dhcp against dnsmasq', () => {
     }
   });
 
+  it('tells attachments that share a MAC (as ipvlan pods do) apart by client identifier', async () => {
+    const lab = await useLab(6);
+    await daemonFor(lab);
+    const one = await lab.addPod({ mac: '02:77:06:aa:aa:aa' });
+    const two = await lab.addPod({ mac: '02:77:06:aa:aa:aa' });
+    const [a, b] = await Promise.all([plugin(lab, one, { command: 'ADD' }), plugin(lab, two, { command: 'ADD' })]);
+    expect(a.error ?? b.error).toBeUndefined();
+    const first = (a.result as ResultV100).ips?.[0]?.address;
+    const second = (b.result as ResultV100).ips?.[0]?.address;
+    expect(first).not.toBe(second);
+    const leases = lab.leases();
+    expect(leases.map((l) => l.mac)).toEqual(['02:77:06:aa:aa:aa', '02:77:06:aa:aa:aa']);
+    expect(new Set(leases.map((l) => l.clientId)).size).toBe(2);
+    // A provided client identifier replaces the default one.
+    const three = await lab.addPod({ mac: '02:77:06:aa:aa:aa' });
+    const c = await plugin(lab, three, { command: 'ADD', ipam: { provide: [{ option: 'dhcp-client-identifier', value: 'pod-three' }] } });
+    expect(c.error).toBeUndefined();
+    expect(lab.leases().map((l) => l.clientId)).toContain([...Buffer.from('pod-three')].map((x) => x.toString(16).padStart(2, '0')).join(':'));
+    // DEL of one releases its own lease only.
+    expect((await plugin(lab, one, { command: 'DEL' })).error).toBeUndefined();
+    await expect.poll(() => lab.leases().map((l) => l.address).sort(), { timeout: 3000 }).toEqual(
+      [second, (c.result as ResultV100).ips?.[0]?.address].map((x) => x?.split('/')[0]).sort(),
+    );
+    for (const pod of [two, three]) expect((await plugin(lab, pod, { command: 'DEL', ...(pod === three ? { ipam: { provide: [{ option: 'dhcp-client-identifier', value: 'pod-three' }] } } : {}) })).error).toBeUndefined();
+    await expect.poll(() => lab.leases(), { timeout: 3000 }).toEqual([]);
+  });
+
   it('bad input: a CNI error naming the cause, and no lease kept', async () => {
     const lab = await useLab(3);
     const pod = await lab.addPod();

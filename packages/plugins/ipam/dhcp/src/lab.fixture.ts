@@ -58,7 +58,8 @@ export interface Lab {
   readonly socketPath: string;
   readonly stateDir: string;
   readonly leaseFile: string;
-  addPod(options?: { carrier?: boolean }): Promise<Pod>;
+  /** A pod; `mac` gives its eth0 a chosen MAC (two pods sharing one, as ipvlan's do). */
+  addPod(options?: { carrier?: boolean; mac?: string }): Promise<Pod>;
   startDnsmasq(): Promise<void>;
   stopDnsmasq(): Promise<void>;
   leases(): DnsmasqLease[];
@@ -153,7 +154,7 @@ export async function useLab(octet: number, options: LabOptions = {}): Promise<L
       await sh(['ip', 'netns', 'add', name]);
       namespaces.push(name);
       const port = `vp${index}`;
-      const mac = `02:77:${octet.toString(16).padStart(2, '0')}:00:${(index >> 8).toString(16).padStart(2, '0')}:${(index & 0xff).toString(16).padStart(2, '0')}`;
+      const mac = podOptions.mac ?? `02:77:${octet.toString(16).padStart(2, '0')}:00:${(index >> 8).toString(16).padStart(2, '0')}:${(index & 0xff).toString(16).padStart(2, '0')}`;
       await sh(['ip', '-n', server, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'address', mac, 'netns', name]);
       await sh(['ip', '-n', server, 'link', 'set', port, 'master', 'br0']);
       if (podOptions.carrier ?? true) await sh(['ip', '-n', server, 'link', 'set', port, 'up']);
