@@ -71,10 +71,12 @@ function libraryPath(soname, binary) {
 function lazyBuiltins(source) {
   const eager = new Set(['fs', 'path', 'module']);
   let count = 0;
-  const rewritten = source.replace(/^var (import_\w+) = require\("(?:node:)?([a-z_/]+)"\);$/gm, (line, name, id) => {
+  // `var import_x = require("x");` at the top, and `import_x = require("x");` inside the init
+  // functions esbuild wraps lazily evaluated modules in.
+  const rewritten = source.replace(/^(\s*)(var )?(import_\w+) = require\("(?:node:)?([a-z_/]+)"\);$/gm, (line, indent, declare, name, id) => {
     if (eager.has(id)) return line;
     count++;
-    return `var ${name} = __cniLazyBuiltin(${JSON.stringify(`node:${id}`)});`;
+    return `${indent}${declare ?? ''}${name} = __cniLazyBuiltin(${JSON.stringify(`node:${id}`)});`;
   });
   if (count === 0) return source;
   const helper =

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +34,19 @@ describe('attachment cache', () => {
     expect(statSync(attachmentCachePath(dir, 'c1')).mode & 0o777).toBe(0o600);
     expect(readdirSync(join(dir, 'attachments'))).toEqual(['c1']);
     expect(listAttachmentCaches(dir)).toEqual(['c1']);
+  });
+
+  it('checksums records with FNV-1a 64, and still reads the sha256 records of 0.1.0', () => {
+    writeAttachmentCache(dir, record);
+    const file = attachmentCachePath(dir, 'c1');
+    const written = JSON.parse(readFileSync(file, 'utf8')) as { checksum: string; record: string };
+    expect(written.checksum).toMatch(/^fnv1a64:[0-9a-f]{16}$/);
+    const body = written.record;
+    const legacy = JSON.stringify({ kind: 'multinetAttachmentsV1', checksum: createHash('sha256').update(body).digest('hex'), record: body });
+    writeFileSync(file, legacy);
+    expect(readAttachmentCache(dir, 'c1')).toEqual({ state: 'ok', record });
+    writeFileSync(file, legacy.replace(/"checksum":"[0-9a-f]/, '"checksum":"x'));
+    expect(readAttachmentCache(dir, 'c1').state).toBe('corrupt');
   });
 
   it('tells missing from corrupt, and never throws', () => {
