@@ -209,4 +209,15 @@ for (const [name, ours, ref] of rows) console.log(`${name.padEnd(30)} ${ours.toF
 if (silent.ours + silent.reference > 0) console.log(`ADDs that exited 0 without printing a result: ours ${silent.ours}, reference ${silent.reference}`);
 console.log(`(each figure includes \`ip netns exec\` + env: ${median(baseline).toFixed(1)} ms median; dnsmasq --no-ping, same server for both sides)`);
 const leases = existsSync(join(dir, 'leases')) ? readFileSync(join(dir, 'leases'), 'utf8').trim() : '';
-if (leases !== '') log(`note: ${leases.split('\n').length} lease(s) still held by the server after DEL (not released)`);
+if (leases !== '') {
+  // The client id (5th field, hex) names the container, whose id names the side.
+  const held = { ours: 0, reference: 0 };
+  for (const line of leases.split('\n')) {
+    const id = Buffer.from((line.split(' ')[4] ?? '').split(':').map((x) => Number.parseInt(x, 16))).toString('latin1');
+    if (id.includes('ours-')) held.ours++;
+    else held.reference++;
+  }
+  log(`leases the server still held after every DEL (not released): ours ${held.ours}, reference ${held.reference}`);
+}
+// The daemons and dnsmasq keep the event loop alive: stop them (the exit handler) and leave.
+process.exit(0);
