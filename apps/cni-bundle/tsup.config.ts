@@ -19,7 +19,9 @@ const entry = {
 
 export default defineConfig({
   entry,
-  outDir: 'dist/.js',
+  // One folder per build (`tsup && node scripts/assemble.mjs` share their parent shell), so two
+  // builds at once never clean or read each other's files.
+  outDir: `dist/.js-${process.ppid}`,
   // CommonJS: require() of a plugin's file from another (in-process delegation) is synchronous
   // and cheap, and a payload folder has no package.json to say its files are modules.
   format: ['cjs'],

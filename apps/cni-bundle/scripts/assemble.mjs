@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 
 const app = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(app, 'dist');
-const built = join(dist, '.js');
+// tsup's output for this build (see tsup.config.ts: named by the shell both run in).
+const built = join(dist, `.js-${process.ppid}`);
 const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8'));
 const runtime = JSON.parse(readFileSync(join(app, 'runtime.json'), 'utf8'));
 const cache = join(app, 'node_modules', '.cache', 'cni-bundle');
@@ -173,4 +174,5 @@ try {
   process.stdout.write(`packed ${relative(app, tarball)} (${(statSync(tarball).size / 1e6).toFixed(1)} MB)\n`);
 } finally {
   rmSync(payload, { recursive: true, force: true });
+  rmSync(built, { recursive: true, force: true });
 }

@@ -300,7 +300,7 @@ async function stageTests(tests, runner) {
         verbatimSymlinks: true,
         filter: (source) => {
           const path = relative(dist, source);
-          if (path.endsWith('.tar.gz') || /^\.(js|payload-[^/]*|staging-[^/]*)(\/|$)/.test(path)) return false;
+          if (path.endsWith('.tar.gz') || /^\.(js(-\d+)?|payload-[^/]*|staging-[^/]*)(\/|$)/.test(path)) return false;
           const payload = /^bin\/(\.cni-bundle-[^/]+)/.exec(path)?.[1];
           return payload === undefined || linked.has(payload);
         },
