@@ -169,8 +169,8 @@ try {
   rmSync(join(dist, 'package.json'), { force: true });
   const tarball = join(dist, `cni-bundle-${about.version}-linux-x64.tar.gz`);
   const names = [...about.plugins, 'cni-bundle', `.cni-bundle-${about.id}`];
-  run('tar', ['-czf', `${tarball}.tmp`, '-C', bin, ...names]);
-  renameSync(`${tarball}.tmp`, tarball);
+  run('tar', ['-czf', `${tarball}.tmp-${process.pid}`, '-C', bin, ...names]);
+  renameSync(`${tarball}.tmp-${process.pid}`, tarball);
   process.stdout.write(`packed ${relative(app, tarball)} (${(statSync(tarball).size / 1e6).toFixed(1)} MB)\n`);
 } finally {
   rmSync(payload, { recursive: true, force: true });

@@ -59,9 +59,15 @@ export function install(from: string, dir: string): InstallReport {
     const staging = join(dir, temporaryName(payloadName));
     try {
       cpSync(from, staging, { recursive: true, verbatimSymlinks: true });
-      rmSync(payload, { recursive: true, force: true });
-      renameSync(staging, payload);
-      copied = true;
+      try {
+        renameSync(staging, payload);
+        copied = true;
+      } catch (error) {
+        // Another install of the same payload (same id, same contents) got there first: keep it,
+        // since plugins may already run from it.
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+      }
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
