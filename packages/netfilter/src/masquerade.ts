@@ -94,6 +94,53 @@ function checkAttachment(attachment: MasqueradeAttachment): CheckedAttachment {
 const MULTICAST: Record<IpFamily, string> = { 4: '224.0.0.0/4', 6: 'ff00::/8' };
 const HOST_PREFIX: Record<IpFamily, number> = { 4: 32, 6: 128 };
 
+/** The rules of a fresh chain and its POSTROUTING jumps, in the order upstream writes them. */
+function freshRules(ipt: Iptables, chain: string, tag: readonly string[], addresses: ParsedCidr[]): string[][] {
+  // All ACCEPT rules go before the MASQUERADE one: upstream appends them in address order,
+  // which leaves the ACCEPT of a second subnet after the MASQUERADE where it never matches.
+  const subnets = [...new Set(addresses.map((a) => `${a.network}/${a.prefixLength}`))];
+  return [
+    ...subnets.map((subnet) => ['-A', chain, '-d', subnet, '-j', 'ACCEPT', ...tag]),
+    ['-A', chain, '!', '-d', MULTICAST[ipt.family], '-j', 'MASQUERADE', ...tag],
+    ...addresses.map((address) => ['-A', 'POSTROUTING', '-s', address.address, '-j', chain, ...tag]),
+  ];
+}
+
+/**
+ * The common case, a chain that does not exist yet, in one atomic `iptables-restore`: `-N`
+ * and every rule. False, with nothing changed, when that batch fails (most often because the
+ * chain exists: another interface of the container on this network, or a repeated ADD).
+ */
+async function setupFresh(ipt: Iptables, chain: string, comment: string, addresses: ParsedCidr[]): Promise<boolean> {
+  const tag = ['-m', 'comment', '--comment', comment];
+  try {
+    await ipt.restore('nat', [['-N', chain], ...freshRules(ipt, chain, tag, addresses)]);
+    return true;
+  } catch (error) {
+    if (NetfilterCommandError.isInstance(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * Every family of the attachment through {@link setupFresh}; true when all of them were fresh.
+ * A family that was not falls to the rule-by-rule path of the full setup, which finds the rules
+ * the fresh ones wrote.
+ */
+async function setupAllFresh(attachment: MasqueradeAttachment, options: IptablesOptions): Promise<boolean> {
+  const a = checkAttachment(attachment);
+  if (a.addresses.length === 0) return false;
+  const chain = formatChainName(a.network, a.containerId);
+  const comment = formatComment(a.network, a.containerId);
+  const done = await Promise.all(
+    ([4, 6] as const).map((family) => {
+      const addresses = a.addresses.filter((address) => address.family === family);
+      return addresses.length === 0 ? true : setupFresh(new Iptables(family, options), chain, comment, addresses);
+    }),
+  );
+  return done.every(Boolean);
+}
+
 /**
  * The iptables implementation: per attachment a nat chain `CNI-<hash(network + containerID)>`
  * holding `-d <subnet> -j ACCEPT` and `! -d <multicast> -j MASQUERADE`, entered from
@@ -104,27 +151,36 @@ export function iptablesMasquerade(options: IptablesOptions = {}): MasqueradeBac
   const tables = { 4: new Iptables(4, options), 6: new Iptables(6, options) } as const;
 
   async function setupFamily(ipt: Iptables, chain: string, comment: string, addresses: ParsedCidr[]): Promise<void> {
+    if (await setupFresh(ipt, chain, comment, addresses)) return;
+    // The chain exists (or the batch failed for another reason, which the commands below report
+    // on their own): rule by rule, each added only where missing.
     const tag = ['-m', 'comment', '--comment', comment];
     const created = await ipt.ensureChain('nat', chain);
-    // All ACCEPT rules go before the MASQUERADE one: upstream appends them in address order,
-    // which leaves the ACCEPT of a second subnet after the MASQUERADE where it never matches.
-    const subnets = [...new Set(addresses.map((a) => `${a.network}/${a.prefixLength}`))];
-    for (const subnet of subnets) {
-      const spec = ['-d', subnet, '-j', 'ACCEPT', ...tag];
+    const rules = freshRules(ipt, chain, tag, addresses);
+    const subnets = rules.filter((rule) => rule[1] === chain && rule.includes('ACCEPT'));
+    const masquerade = rules.find((rule) => rule.includes('MASQUERADE'))!;
+    const jumps = rules.filter((rule) => rule[1] === 'POSTROUTING');
+    for (const [, , ...spec] of subnets) {
       if (created) await ipt.append('nat', chain, spec);
       else await ipt.insertUnique('nat', chain, 1, spec);
     }
-    const masquerade = ['!', '-d', MULTICAST[ipt.family], '-j', 'MASQUERADE', ...tag];
-    if (created) await ipt.append('nat', chain, masquerade);
-    else await ipt.appendUnique('nat', chain, masquerade);
-    for (const address of addresses) {
-      const spec = ['-s', address.address, '-j', chain, ...tag];
+    const [, , ...masqueradeSpec] = masquerade;
+    if (created) await ipt.append('nat', chain, masqueradeSpec);
+    else await ipt.appendUnique('nat', chain, masqueradeSpec);
+    for (const [, , ...spec] of jumps) {
       // No rule can jump to a chain that did not exist a moment ago: skip the check then.
       if (created) await ipt.append('nat', 'POSTROUTING', spec);
       else await ipt.appendUnique('nat', 'POSTROUTING', spec);
     }
   }
 
+  /**
+   * The attachment's POSTROUTING jumps and, with the last jump, its chain, in one atomic
+   * `iptables-restore` computed from a POSTROUTING listing. The chain is named by a `:CHAIN`
+   * line, which under `--noflush` makes or flushes it (iptables-nft and -legacy alike), so that
+   * the `-X` after it holds whether or not the chain exists. When the batch fails because the
+   * listing went stale (a concurrent teardown or setup), it is computed again from a fresh one.
+   */
   async function teardownFamily(
     ipt: Iptables,
     chain: string,
@@ -132,17 +188,28 @@ export function iptablesMasquerade(options: IptablesOptions = {}): MasqueradeBac
     addresses: ParsedCidr[] | undefined,
     postrouting?: IptablesRule[],
   ): Promise<void> {
-    // POSTROUTING only, not the whole nat table: on a node with kube-proxy that table is large.
-    const rules = postrouting ?? (await ipt.list('nat', 'POSTROUTING')).rules;
     // Both the host form (current) and the subnet form (plugins before v0.7) of the source.
     const sources = addresses?.flatMap((a) => [`${a.address}/${HOST_PREFIX[ipt.family]}`, `${a.network}/${a.prefixLength}`]);
-    const jumps = rules.filter((rule) => rule.chain === 'POSTROUTING' && ruleOption(rule.spec, '-j') === chain);
-    const ours = jumps.filter(
-      (rule) => ruleOption(rule.spec, '--comment') === comment && (!sources || sources.includes(ruleOption(rule.spec, '-s') ?? '')),
-    );
-    for (const rule of ours) await ipt.delete('nat', 'POSTROUTING', rule.spec);
-    // The chain is shared by the attachment's interfaces on this network: it goes with the last jump.
-    if (jumps.length === ours.length) await ipt.deleteChain('nat', chain);
+    // POSTROUTING only, not the whole nat table: on a node with kube-proxy that table is large.
+    let rules = postrouting ?? (await ipt.list('nat', 'POSTROUTING')).rules;
+    for (let attempt = 1; ; attempt++) {
+      const jumps = rules.filter((rule) => rule.chain === 'POSTROUTING' && ruleOption(rule.spec, '-j') === chain);
+      const ours = jumps.filter(
+        (rule) => ruleOption(rule.spec, '--comment') === comment && (!sources || sources.includes(ruleOption(rule.spec, '-s') ?? '')),
+      );
+      // The chain is shared by the attachment's interfaces on this network: it goes with the last jump.
+      const last = jumps.length === ours.length;
+      const lines = [...(last ? [[`:${chain}`, '-', '[0:0]']] : []), ...ours.map((rule) => ['-D', 'POSTROUTING', ...rule.spec]), ...(last ? [['-X', chain]] : [])];
+      try {
+        await ipt.restore('nat', lines);
+        return;
+      } catch (error) {
+        if (attempt >= 3 || !NetfilterCommandError.isInstance(error)) throw error;
+        const fresh = (await ipt.list('nat', 'POSTROUTING')).rules;
+        if (JSON.stringify(fresh) === JSON.stringify(rules)) throw error;
+        rules = fresh;
+      }
+    }
   }
 
   function entriesOf(family: IpFamily, chains: string[], rules: IptablesRule[], filter?: (e: MasqueradeEntry) => boolean) {
@@ -381,6 +448,10 @@ function backendOf(name: NetfilterBackend, options: MasqueradeOptions): Masquera
  * ```
  */
 export async function setupIpMasq(attachment: MasqueradeAttachment, options: MasqueradeOptions = {}): Promise<void> {
+  // Without a forced backend, first the one-exec iptables batch of a new attachment: when it
+  // applies, iptables works here, which is all that detection would have found out, and the
+  // detection's own process start is saved.
+  if (options.backend === undefined && (await setupAllFresh(attachment, options))) return;
   const backend = await chooseBackend(options.backend, options);
   try {
     await backendOf(backend, options).setup(attachment);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { AddRequest } from '@cni/skel';
 import { CNI_ERROR_CODES, CniError, type Result } from '@cni/spec';
-import { mapperFor, resolveBackend } from './backend.ts';
+import { resolveMapper } from './backend.ts';
 import { deleteStaleUdpConntrack, enableLocalnetRouting, routableHostInterface } from './host.ts';
 import { loadRequestConf } from './net-conf.ts';
 
@@ -15,7 +15,7 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   const conf = loadRequestConf(request);
   if (request.prevResult === undefined) throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, 'must be called as chained plugin');
   if (conf.portMappings.length === 0) return request.prevResult;
-  const mapper = mapperFor(await resolveBackend(conf));
+  const mapper = await resolveMapper(conf);
   try {
     for (const container of [conf.containerV4, conf.containerV6]) {
       if (!container) continue;

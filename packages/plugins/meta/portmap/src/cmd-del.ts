@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { DelRequest } from '@cni/skel';
-import { mapperFor, resolveBackend } from './backend.ts';
+import { resolveMapper } from './backend.ts';
 import { loadConf } from './net-conf.ts';
 
 /**
@@ -10,5 +10,5 @@ import { loadConf } from './net-conf.ts';
 export async function cmdDel(request: DelRequest): Promise<void> {
   const conf = loadConf(request.conf);
   if (conf.portMappings.length === 0) return;
-  await mapperFor(await resolveBackend(conf)).unforwardPorts(conf.name, request.containerId);
+  await (await resolveMapper(conf)).unforwardPorts(conf.name, request.containerId);
 }

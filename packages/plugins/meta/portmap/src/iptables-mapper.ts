@@ -100,6 +100,30 @@ export class IptablesMapper {
     return new Iptables(family, this.#options);
   }
 
+  /** Listings read ahead by {@link IptablesMapper.usable}, each taken by the first batch of its family. */
+  readonly #pending = new Map<IpFamily, NatTable>();
+
+  #take(family: IpFamily): NatTable | undefined {
+    const table = this.#pending.get(family);
+    this.#pending.delete(family);
+    return table;
+  }
+
+  /**
+   * True when `iptables` can list the nat table here. The listing is kept for the next command of
+   * this mapper, so that backend detection costs no process start of its own: a working nat
+   * listing answers the question upstream's `SupportsIPTables` asks (the binary runs, with the
+   * permission and the kernel interface it needs).
+   */
+  async usable(): Promise<boolean> {
+    try {
+      this.#pending.set(4, await readNat(this.#ipt(4)));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /**
    * ADD for one address: the shared chains made if missing, the container's chain written afresh.
    * A failure removes the container's chain and the shared chains this call made, so a refused ADD
@@ -125,7 +149,7 @@ export class IptablesMapper {
 
   async #writeRules(ipt: Iptables, conf: PortmapRequestConf, container: ContainerAddress, chain: string, created: string[]): Promise<void> {
     const { entryRules, rules } = dnatRules(conf, container);
-    const made = await applyBatch(ipt, (table) => {
+    const build = (table: NatTable): NatBatch => {
       const batch = new NatBatch(table);
       if (conf.snat && conf.externalSetMarkChain === undefined) {
         const mark = markDef(conf.markMasqBit);
@@ -144,7 +168,8 @@ export class IptablesMapper {
       for (const rule of unique(rules)) batch.append(chain, rule);
       for (const rule of unique(entryRules)) batch.append(TOP_LEVEL_DNAT_CHAIN, [...rule, '-j', chain]);
       return batch;
-    });
+    };
+    const made = await applyBatch(ipt, build, this.#take(ipt.family));
     created.push(...made.filter((name) => name !== chain));
   }
 
@@ -189,7 +214,7 @@ export class IptablesMapper {
       const ipt = this.#ipt(family);
       let table: NatTable;
       try {
-        table = await readNat(ipt);
+        table = this.#take(family) ?? (await readNat(ipt));
       } catch (error) {
         failures.push(error);
         continue;
