@@ -8,7 +8,7 @@ import { type InProcessRunner, configurePod, labDaemon, runDhcp, wait } from './
 const run = runInProcess as unknown as InProcessRunner;
 
 describe.skipIf(process.getuid?.() !== 0)('lease renewal', () => {
-  it('renews a 2-minute lease at T1 (unicast), and the server extends it', async () => {
+  it('renews a 2-minute lease at T1 from the configured address, and the server extends it', async () => {
     const lab = await useLab(11, { leaseTime: '2m' });
     const daemon = await labDaemon(lab);
     const pod = await lab.addPod();
