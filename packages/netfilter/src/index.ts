@@ -23,6 +23,9 @@ export {
 } from './iptables.ts';
 export type { IpFamily, IptablesVariant, IptablesOptions, IptablesRule } from './iptables.ts';
 
+export { IptablesBatch, applyIptablesBatch, readIptablesSnapshot, iptablesRuleKey } from './batch.ts';
+export type { IptablesSnapshot } from './batch.ts';
+
 export { Nftables, parseNftListing, applyWithRetry } from './nftables.ts';
 export type {
   NftFamily,

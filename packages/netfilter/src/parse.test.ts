@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from 'vitest';
+import { IptablesBatch, iptablesRuleKey } from './batch.ts';
 import { chooseBackend, supportsIptables, supportsNftables } from './detect.ts';
 import { NetfilterCommandError, NetfilterError, NetfilterUnavailableError, NetfilterValidationError } from './errors.ts';
 import { formatIptablesWords, iptablesRestoreCommand, parseIptablesListing, ruleOption, splitIptablesWords } from './iptables.ts';
@@ -88,6 +89,45 @@ describe('iptables listings', () => {
     ]);
     expect(ruleOption(listing.rules[0]!.spec, '-j')).toBe('CNI-a');
     expect(ruleOption(listing.rules[0]!.spec, '--comment')).toBeUndefined();
+  });
+});
+
+describe('iptables batches', () => {
+  it('compare rules as iptables -S prints them: any word order, addresses with their prefix', () => {
+    expect(iptablesRuleKey(['-p', 'tcp', '-s', '10.0.0.1', '-j', 'ACCEPT'])).toBe(iptablesRuleKey(['-s', '10.0.0.1/32', '-p', 'tcp', '-j', 'ACCEPT']));
+    expect(iptablesRuleKey(['-d', 'FD00:0::1'])).toBe(iptablesRuleKey(['-d', 'fd00::1/128']));
+    expect(iptablesRuleKey(['-d', '10.0.0.0/24'])).not.toBe(iptablesRuleKey(['-d', '10.0.0.0/16']));
+  });
+
+  it('write only what the snapshot lacks, -N for new chains, and the listed form for -D', () => {
+    const snapshot = {
+      table: 'filter',
+      text: '',
+      chains: new Set(['INPUT', 'FORWARD', 'OUTPUT', 'CNI-A']),
+      rules: [
+        { chain: 'FORWARD', spec: ['-m', 'comment', '--comment', 'x y', '-j', 'CNI-A'] },
+        { chain: 'CNI-A', spec: ['-s', '10.0.0.2/32', '-j', 'ACCEPT'] },
+      ],
+    };
+    const batch = new IptablesBatch(snapshot);
+    batch.ensureChain('CNI-A');
+    batch.ensureChain('CNI-B');
+    expect(batch.insertUnique('FORWARD', ['-j', 'CNI-A', '-m', 'comment', '--comment', 'x y'])).toBe(false);
+    expect(batch.appendUnique('CNI-A', ['-s', '10.0.0.2', '-j', 'ACCEPT'])).toBe(false);
+    expect(batch.appendUnique('CNI-A', ['-s', '10.0.0.3', '-j', 'ACCEPT'])).toBe(true);
+    expect(batch.appendUnique('CNI-A', ['-s', '10.0.0.3', '-j', 'ACCEPT'])).toBe(false);
+    expect(batch.delete('CNI-A', ['-s', '10.0.0.2', '-j', 'ACCEPT'])).toBe(true);
+    expect(batch.delete('CNI-A', ['-s', '10.0.0.2', '-j', 'ACCEPT'])).toBe(false);
+    batch.removeChain('CNI-B', 'FORWARD');
+    batch.removeChain('CNI-C', 'FORWARD');
+    expect(batch.lines).toEqual([
+      ['-N', 'CNI-B'],
+      ['-A', 'CNI-A', '-s', '10.0.0.3', '-j', 'ACCEPT'],
+      ['-D', 'CNI-A', '-s', '10.0.0.2/32', '-j', 'ACCEPT'],
+      ['-F', 'CNI-B'],
+      ['-X', 'CNI-B'],
+    ]);
+    expect(batch.created).toEqual(['CNI-B']);
   });
 });
 

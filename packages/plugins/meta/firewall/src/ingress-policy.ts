@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { Iptables, type IpFamily, type IptablesOptions } from '@cni/netfilter';
+import { applyIptablesBatch, Iptables, IptablesBatch, type IpFamily, type IptablesOptions } from '@cni/netfilter';
 import type { IngressPolicy } from './net-conf.ts';
 
 const FILTER = 'filter';
@@ -38,13 +38,17 @@ export async function setupIngressPolicy(policy: IngressPolicy, bridge: string |
     throw new Error(`interface needs to be set for ingress policy "${policy}", make sure to chain "firewall" plugin with "bridge"`);
   }
   for (const family of new Set(families)) {
-    const ipt = new Iptables(family, options);
-    await ipt.ensureChain(FILTER, ISOLATION_STAGE_1);
-    await ipt.ensureChain(FILTER, ISOLATION_STAGE_2);
-    for (const [chain, rule, prepend] of isolationRules(bridge, policy)) {
-      if (prepend) await ipt.insertUnique(FILTER, chain, 1, rule);
-      else await ipt.appendUnique(FILTER, chain, rule);
-    }
+    // One listing and one atomic restore, whatever the number of rules.
+    await applyIptablesBatch(new Iptables(family, options), FILTER, (snapshot) => {
+      const batch = new IptablesBatch(snapshot);
+      batch.ensureChain(ISOLATION_STAGE_1);
+      batch.ensureChain(ISOLATION_STAGE_2);
+      for (const [chain, rule, prepend] of isolationRules(bridge, policy)) {
+        if (prepend) batch.insertUnique(chain, rule);
+        else batch.appendUnique(chain, rule);
+      }
+      return batch;
+    });
   }
 }
 

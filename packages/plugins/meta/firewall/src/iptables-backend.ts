@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { Iptables, ruleOption, type IpFamily, type IptablesOptions } from '@cni/netfilter';
+import { applyIptablesBatch, Iptables, IptablesBatch, ruleOption, type IpFamily, type IptablesOptions } from '@cni/netfilter';
 import type { FirewallAddress } from './net-conf.ts';
 
 const FILTER = 'filter';
@@ -63,44 +63,48 @@ export class IptablesFirewall {
     return new Iptables(family, this.#options);
   }
 
-  async #ensureFirst(ipt: Iptables, chain: string, rule: readonly string[]): Promise<void> {
-    if (!(await ipt.exists(FILTER, chain, rule))) await ipt.insert(FILTER, chain, 1, rule);
-  }
-
-  /** ADD: the chains and jumps if missing, the address rules appended once, the owner recorded. */
+  /**
+   * ADD: the chains and jumps if missing, the address rules appended once, the owner recorded;
+   * per family one listing of the filter table and one atomic `iptables-restore`, so a failure
+   * leaves nothing of this ADD behind.
+   */
   async add(adminChain: string, addresses: readonly FirewallAddress[], owner: Attachment): Promise<void> {
     for (const family of [4, 6] as const) {
       const mine = addresses.filter((address) => address.family === family);
       if (mine.length === 0) continue;
-      const ipt = this.ipt(family);
-      await ipt.ensureChain(FILTER, FORWARD_CHAIN);
-      await ipt.ensureChain(FILTER, adminChain);
-      await this.#ensureFirst(ipt, 'FORWARD', forwardJumpRule());
-      await this.#ensureFirst(ipt, FORWARD_CHAIN, adminJumpRule(adminChain));
-      const written: string[][] = [];
-      try {
+      await applyIptablesBatch(this.ipt(family), FILTER, (snapshot) => {
+        const batch = new IptablesBatch(snapshot);
+        batch.ensureChain(FORWARD_CHAIN);
+        batch.ensureChain(adminChain);
+        batch.insertUnique('FORWARD', forwardJumpRule());
+        batch.insertUnique(FORWARD_CHAIN, adminJumpRule(adminChain));
         for (const address of mine) {
-          for (const rule of addressRules(address.host)) {
-            if (await ipt.appendUnique(FILTER, FORWARD_CHAIN, rule)) written.push(rule);
-          }
+          for (const rule of addressRules(address.host)) batch.appendUnique(FORWARD_CHAIN, rule);
         }
-        await ipt.ensureChain(FILTER, OWNERS_CHAIN);
-        for (const address of mine) {
-          await ipt.appendUnique(FILTER, OWNERS_CHAIN, ownerRule(address.host, owner));
-        }
-      } catch (error) {
-        for (const rule of written) await ipt.delete(FILTER, FORWARD_CHAIN, rule).catch(() => {});
-        throw error;
-      }
+        batch.ensureChain(OWNERS_CHAIN);
+        for (const address of mine) batch.appendUnique(OWNERS_CHAIN, ownerRule(address.host, owner));
+        return batch;
+      });
     }
   }
 
-  /** DEL: the address rules and owner records; missing ones are fine (upstream ignores every error). */
+  /**
+   * DEL: the address rules and owner records, per family in one listing and one restore;
+   * missing ones are fine, and so is every failure (upstream ignores every error).
+   */
   async del(addresses: readonly FirewallAddress[], owner: Attachment): Promise<void> {
-    for (const address of addresses) {
-      const ipt = this.ipt(address.family);
-      for (const rule of addressRules(address.host)) await ipt.delete(FILTER, FORWARD_CHAIN, rule).catch(() => false);
-      await ipt.delete(FILTER, OWNERS_CHAIN, ownerRule(address.host, owner)).catch(() => false);
+    for (const family of [4, 6] as const) {
+      const mine = addresses.filter((address) => address.family === family);
+      if (mine.length === 0) continue;
+      const ipt = this.ipt(family);
+      await applyIptablesBatch(ipt, FILTER, (snapshot) => {
+        const batch = new IptablesBatch(snapshot);
+        for (const address of mine) {
+          for (const rule of addressRules(address.host)) batch.delete(FORWARD_CHAIN, rule);
+          batch.delete(OWNERS_CHAIN, ownerRule(address.host, owner));
+        }
+        return batch;
+      }).catch(() => undefined);
     }
   }
 

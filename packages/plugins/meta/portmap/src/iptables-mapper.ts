@@ -1,5 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-import { formatChainNameWithPrefix, Iptables, parseIptablesListing, ruleOption, type IpFamily, type IptablesOptions, type IptablesRule } from '@cni/netfilter';
+import {
+  applyIptablesBatch,
+  formatChainNameWithPrefix,
+  Iptables,
+  IptablesBatch,
+  readIptablesSnapshot,
+  ruleOption,
+  type IpFamily,
+  type IptablesOptions,
+  type IptablesSnapshot,
+} from '@cni/netfilter';
 import type { ContainerAddress, PortMapEntry, PortmapRequestConf } from './net-conf.ts';
 
 /** The shared chains of the nat table. Upstream's names: rules written by either implementation are found by the other. */
@@ -101,9 +111,9 @@ export class IptablesMapper {
   }
 
   /** Listings read ahead by {@link IptablesMapper.usable}, each taken by the first batch of its family. */
-  readonly #pending = new Map<IpFamily, NatTable>();
+  readonly #pending = new Map<IpFamily, IptablesSnapshot>();
 
-  #take(family: IpFamily): NatTable | undefined {
+  #take(family: IpFamily): IptablesSnapshot | undefined {
     const table = this.#pending.get(family);
     this.#pending.delete(family);
     return table;
@@ -117,7 +127,7 @@ export class IptablesMapper {
    */
   async usable(): Promise<boolean> {
     try {
-      this.#pending.set(4, await readNat(this.#ipt(4)));
+      this.#pending.set(4, await readIptablesSnapshot(this.#ipt(4), NAT));
       return true;
     } catch {
       return false;
@@ -149,11 +159,13 @@ export class IptablesMapper {
 
   async #writeRules(ipt: Iptables, conf: PortmapRequestConf, container: ContainerAddress, chain: string, created: string[]): Promise<void> {
     const { entryRules, rules } = dnatRules(conf, container);
-    const build = (table: NatTable): NatBatch => {
-      const batch = new NatBatch(table);
+    const build = (table: IptablesSnapshot): IptablesBatch => {
+      const batch = new IptablesBatch(table);
       if (conf.snat && conf.externalSetMarkChain === undefined) {
         const mark = markDef(conf.markMasqBit);
+        batch.ensureChain(SET_MARK_CHAIN);
         batch.appendUnique(SET_MARK_CHAIN, ['-m', 'comment', '--comment', 'CNI portfwd masquerade mark', '-j', 'MARK', '--set-xmark', mark]);
+        batch.ensureChain(MARK_MASQ_CHAIN);
         batch.appendUnique(MARK_MASQ_CHAIN, ['-m', 'mark', '--mark', mark, '-j', 'MASQUERADE']);
         // Prepended, or the bridge and ptp masquerade rules would take the packets first.
         batch.insertUnique('POSTROUTING', ['-m', 'comment', '--comment', 'CNI portfwd requiring masquerade', '-j', MARK_MASQ_CHAIN]);
@@ -165,12 +177,12 @@ export class IptablesMapper {
       // A repeated ADD with other mappings must not keep the old ones: the chain is rebuilt.
       batch.deleteJumps(TOP_LEVEL_DNAT_CHAIN, chain);
       batch.resetChain(chain);
-      for (const rule of unique(rules)) batch.append(chain, rule);
-      for (const rule of unique(entryRules)) batch.append(TOP_LEVEL_DNAT_CHAIN, [...rule, '-j', chain]);
+      for (const rule of rules) batch.appendUnique(chain, rule);
+      for (const rule of entryRules) batch.appendUnique(TOP_LEVEL_DNAT_CHAIN, [...rule, '-j', chain]);
       return batch;
     };
-    const made = await applyBatch(ipt, build, this.#take(ipt.family));
-    created.push(...made.filter((name) => name !== chain));
+    const applied = await applyIptablesBatch(ipt, NAT, build, this.#take(ipt.family));
+    created.push(...applied.created.filter((name) => name !== chain));
   }
 
   /** Undo a failed ADD: the container's chain, then the shared chains it made (with the jumps into them). */
@@ -212,22 +224,19 @@ export class IptablesMapper {
     ] as const;
     for (const family of [4, 6] as const) {
       const ipt = this.#ipt(family);
-      let table: NatTable;
+      let table: IptablesSnapshot;
       try {
-        table = this.#take(family) ?? (await readNat(ipt));
+        table = this.#take(family) ?? (await readIptablesSnapshot(ipt, NAT));
       } catch (error) {
         failures.push(error);
         continue;
       }
-      await applyBatch(
-        ipt,
-        (current) => {
-          const batch = new NatBatch(current);
-          for (const [chain, entryChain] of chains) batch.removeChain(chain, entryChain);
-          return batch;
-        },
-        table,
-      );
+      const build = (current: IptablesSnapshot): IptablesBatch => {
+        const batch = new IptablesBatch(current);
+        for (const [chain, entryChain] of chains) batch.removeChain(chain, entryChain);
+        return batch;
+      };
+      await applyIptablesBatch(ipt, NAT, build, table);
     }
     if (failures.length === 2) {
       throw new Error(`neither iptables nor ip6tables is usable: ${failures.map((error) => (error as Error).message).join('; ')}`);
@@ -273,130 +282,6 @@ export class IptablesMapper {
     const { rules } = await ipt.list(NAT, entryChain);
     for (const rule of rules) {
       if (ruleOption(rule.spec, '-j') === chain) await ipt.delete(NAT, entryChain, rule.spec);
-    }
-  }
-}
-
-
-/** The nat table as one `iptables -S` listing gave it: its text (to tell a change), chains and rules. */
-interface NatTable {
-  text: string;
-  chains: ReadonlySet<string>;
-  rules: readonly IptablesRule[];
-}
-
-const BUILTIN_CHAINS = new Set(['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING']);
-const ATTEMPTS = 5;
-
-async function readNat(ipt: Iptables): Promise<NatTable> {
-  const text = await ipt.run(['-t', NAT, '-S']);
-  const { chains, rules } = parseIptablesListing(text);
-  return { text, chains: new Set([...chains, ...BUILTIN_CHAINS]), rules };
-}
-
-/** The words of a rule in a canonical order: `iptables -S` may print the matches in another order than they were given. */
-function ruleKey(spec: readonly string[]): string {
-  return [...spec].sort().join('\0');
-}
-
-function unique(rules: readonly string[][]): string[][] {
-  const seen = new Set<string>();
-  return rules.filter((rule) => {
-    const key = rule.join('\0');
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
-/**
- * The restore lines that bring the nat table from one listing to what a command wants, with the
- * same meaning as upstream's one-exec-per-rule helpers (`EnsureChain`, `AppendUnique`,
- * `ClearChain`, `DeleteChain`). Chains are made with `-N`, never with a `:CHAIN` line: under
- * `--noflush` both iptables-nft and iptables-legacy flush a chain named by `:CHAIN` that exists
- * (measured with 1.8.9), which would wipe rules a concurrent plugin just added; `-N` instead fails
- * the whole batch, and the caller retries from a fresh listing.
- */
-class NatBatch {
-  readonly lines: string[][] = [];
-  /** The chains this batch makes with `-N`. */
-  readonly created: string[] = [];
-  readonly #table: NatTable;
-  readonly #chains = new Set<string>();
-
-  constructor(table: NatTable) {
-    this.#table = table;
-    for (const chain of table.chains) this.#chains.add(chain);
-  }
-
-  ensureChain(chain: string): void {
-    if (this.#chains.has(chain)) return;
-    this.#chains.add(chain);
-    this.created.push(chain);
-    this.lines.push(['-N', chain]);
-  }
-
-  #has(chain: string, spec: readonly string[]): boolean {
-    const key = ruleKey(spec);
-    return this.#table.rules.some((rule) => rule.chain === chain && ruleKey(rule.spec) === key);
-  }
-
-  append(chain: string, spec: readonly string[]): void {
-    this.lines.push(['-A', chain, ...spec]);
-  }
-
-  appendUnique(chain: string, spec: readonly string[]): void {
-    this.ensureChain(chain);
-    if (!this.#has(chain, spec)) this.append(chain, spec);
-  }
-
-  insertUnique(chain: string, spec: readonly string[]): void {
-    this.ensureChain(chain);
-    if (!this.#has(chain, spec)) this.lines.push(['-I', chain, '1', ...spec]);
-  }
-
-  /** Delete every rule of `entryChain` that jumps to `chain`. */
-  deleteJumps(entryChain: string, chain: string): void {
-    for (const rule of this.#table.rules) {
-      if (rule.chain === entryChain && ruleOption(rule.spec, '-j') === chain) this.lines.push(['-D', entryChain, ...rule.spec]);
-    }
-  }
-
-  /** An empty `chain`: flushed when it exists, made when not. */
-  resetChain(chain: string): void {
-    if (this.#chains.has(chain)) this.lines.push(['-F', chain]);
-    else this.ensureChain(chain);
-  }
-
-  /** The jumps from `entryChain` to `chain`, then `chain` itself; nothing when it does not exist. */
-  removeChain(chain: string, entryChain: string): void {
-    if (!this.#chains.has(chain)) return;
-    this.deleteJumps(entryChain, chain);
-    this.lines.push(['-F', chain], ['-X', chain]);
-    this.#chains.delete(chain);
-  }
-}
-
-/**
- * Compute the lines from a listing and apply them in one `iptables-restore`, so that a command
- * costs two process starts (list, restore) instead of one per rule. The batch is atomic; when it
- * fails and a fresh listing differs from the one it was computed from (another plugin changed
- * the table in between: a `-N` of a chain it made, a `-D` of a rule it removed), the batch is
- * computed again from the fresh listing. A failure on an unchanged table is an error of its own
- * and is thrown at once. Returns the chains the applied batch made.
- */
-async function applyBatch(ipt: Iptables, build: (table: NatTable) => NatBatch, first?: NatTable): Promise<string[]> {
-  let table = first ?? (await readNat(ipt));
-  for (let attempt = 1; ; attempt++) {
-    const batch = build(table);
-    try {
-      await ipt.restore(NAT, batch.lines);
-      return batch.created;
-    } catch (error) {
-      if (attempt >= ATTEMPTS) throw error;
-      const fresh = await readNat(ipt);
-      if (fresh.text === table.text) throw error;
-      table = fresh;
     }
   }
 }
