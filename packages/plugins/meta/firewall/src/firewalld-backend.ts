@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import { existsSync } from 'node:fs';
 import { getDefaultRunner, type CommandRunner } from '@cni/netfilter';
 import type { FirewallAddress } from './net-conf.ts';
 
@@ -15,8 +16,28 @@ async function call(runner: CommandRunner, destination: string, path: string, me
   return { ok: result.exitCode === 0, output: result.exitCode === 0 ? result.stdout : result.stderr.trim() };
 }
 
+/**
+ * False when the system bus address names only `unix:path=` sockets and none of them exists: no
+ * bus, so no firewalld, and no `dbus-send` start needed to learn it (most container hosts have
+ * no system bus in the namespace the plugin runs in). True whenever it cannot tell.
+ */
+export function systemBusMayExist(address: string = process.env['DBUS_SYSTEM_BUS_ADDRESS'] ?? 'unix:path=/run/dbus/system_bus_socket'): boolean {
+  for (const entry of address.split(';')) {
+    const path = /^unix:(?:.*,)?path=([^,]*)/.exec(entry)?.[1];
+    if (path === undefined) return true;
+    try {
+      if (existsSync(decodeURIComponent(path))) return true;
+    } catch {
+      return true;
+    }
+  }
+  return false;
+}
+
 /** True when firewalld owns its name on the system bus (upstream's `isFirewalldRunning`). */
 export async function isFirewalldRunning(runner: CommandRunner = getDefaultRunner()): Promise<boolean> {
+  // Only for the default runner: another one may run dbus-send elsewhere, with another environment.
+  if (runner === getDefaultRunner() && !systemBusMayExist()) return false;
   try {
     const reply = await call(runner, 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.GetNameOwner', [FIREWALLD_NAME]);
     return reply.ok;

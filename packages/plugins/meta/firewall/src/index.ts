@@ -20,5 +20,5 @@ export {
   parseOwnerComment,
 } from './iptables-backend.ts';
 export type { Attachment } from './iptables-backend.ts';
-export { FirewalldFirewall, isFirewalldRunning } from './firewalld-backend.ts';
+export { FirewalldFirewall, isFirewalldRunning, systemBusMayExist } from './firewalld-backend.ts';
 export { setupIngressPolicy, checkIngressPolicy, isolationRules, ISOLATION_STAGE_1, ISOLATION_STAGE_2 } from './ingress-policy.ts';

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { NetConf, Result } from '@cni/spec';
 import { describe, expect, it } from 'vitest';
+import { systemBusMayExist } from './firewalld-backend.ts';
 import { isolationRules } from './ingress-policy.ts';
 import { addressRules, ownerComment, parseOwnerComment } from './iptables-backend.ts';
 import { loadConf, resultAddresses } from './net-conf.ts';
@@ -58,5 +59,15 @@ describe('rules', () => {
     expect(isolated.find(([, rule]) => rule.includes('DROP') && rule.includes('-i'))?.[1]).toEqual([
       '-i', 'cni0', '-o', 'cni0', '-j', 'DROP', '-m', 'comment', '--comment', 'CNI firewall plugin rules (ingressPolicy: isolated)',
     ]);
+  });
+});
+
+describe('systemBusMayExist', () => {
+  it('is false only when every address is a unix path that does not exist', () => {
+    expect(systemBusMayExist('unix:path=/nonexistent/bus')).toBe(false);
+    expect(systemBusMayExist('unix:path=/nonexistent/a;unix:guid=1,path=/nonexistent/b')).toBe(false);
+    expect(systemBusMayExist('unix:path=/nonexistent/a;unix:path=/')).toBe(true);
+    expect(systemBusMayExist('unix:abstract=/tmp/dbus-x')).toBe(true);
+    expect(systemBusMayExist('tcp:host=localhost,port=1')).toBe(true);
   });
 });
