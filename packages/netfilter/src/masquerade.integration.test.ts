@@ -95,6 +95,21 @@ describe.skipIf(!isRoot)('iptables masquerade', () => {
       expect({ v4: await natDump(host, 4, variant), v6: await natDump(host, 6, variant) }).toEqual(onlyA);
     });
 
+    it('keeps the chain an attachment shares with another interface of the container until the last jump goes', async () => {
+      const { host } = await useTestNetns({ container: false });
+      const backend = iptablesMasquerade({ runner: runnerIn(host), iptablesVariant: variant });
+      const second: MasqueradeAttachment = { ...A, ifName: 'net1', addresses: ['10.88.0.9/16'] };
+      await backend.setup(A);
+      const onlyA = await natDump(host, 4, variant);
+      await backend.setup(second);
+      expect((await natDump(host, 4, variant)).rules.filter((rule) => rule.startsWith('-A POSTROUTING'))).toHaveLength(2);
+      await backend.teardown(second);
+      expect(await natDump(host, 4, variant)).toEqual(onlyA);
+      await backend.teardown(A);
+      expect(await natDump(host, 4, variant)).toEqual({ chains: [], rules: [] });
+      expect(await natDump(host, 6, variant)).toEqual({ chains: [], rules: [] });
+    });
+
     it('puts every ACCEPT before the MASQUERADE when an attachment has two subnets', async () => {
       const { host } = await useTestNetns({ container: false });
       const backend = iptablesMasquerade({ runner: runnerIn(host), iptablesVariant: variant });

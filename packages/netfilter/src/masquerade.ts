@@ -188,6 +188,14 @@ export function iptablesMasquerade(options: IptablesOptions = {}): MasqueradeBac
     addresses: ParsedCidr[] | undefined,
     postrouting?: IptablesRule[],
   ): Promise<void> {
+    if (addresses && !postrouting) {
+      // The common case first, in one process start and no listing: the jumps of these
+      // addresses, which -D finds by meaning, and the chain when nothing else jumps to it. The
+      // batch changes nothing when a jump is missing or another one still uses the chain.
+      const tag = ['-m', 'comment', '--comment', comment];
+      const jumps = addresses.map((a) => ['-D', 'POSTROUTING', '-s', a.address, '-j', chain, ...tag]);
+      if (await ipt.restore('nat', [[`:${chain}`, '-', '[0:0]'], ...jumps, ['-X', chain]]).then(() => true, () => false)) return;
+    }
     // Both the host form (current) and the subnet form (plugins before v0.7) of the source.
     const sources = addresses?.flatMap((a) => [`${a.address}/${HOST_PREFIX[ipt.family]}`, `${a.network}/${a.prefixLength}`]);
     // POSTROUTING only, not the whole nat table: on a node with kube-proxy that table is large.

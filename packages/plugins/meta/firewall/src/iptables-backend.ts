@@ -97,6 +97,14 @@ export class IptablesFirewall {
       const mine = addresses.filter((address) => address.family === family);
       if (mine.length === 0) continue;
       const ipt = this.ipt(family);
+      const lines = mine.flatMap((address) => [
+        ...addressRules(address.host).map((rule) => ['-D', FORWARD_CHAIN, ...rule]),
+        ['-D', OWNERS_CHAIN, ...ownerRule(address.host, owner)],
+      ]);
+      // The common case, every rule there, in one process start: -D matches a rule by its
+      // meaning, not by how it is written. When one is missing the batch changes nothing, and
+      // the listing says which of them are there.
+      if (await ipt.restore(FILTER, lines).then(() => true, () => false)) continue;
       await applyIptablesBatch(ipt, FILTER, (snapshot) => {
         const batch = new IptablesBatch(snapshot);
         for (const address of mine) {
