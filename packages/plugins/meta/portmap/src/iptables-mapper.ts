@@ -222,14 +222,15 @@ export class IptablesMapper {
       [dnatChainName(network, containerId), TOP_LEVEL_DNAT_CHAIN],
       [formatChainNameWithPrefix(network, containerId, 'SN-'), OLD_TOP_LEVEL_SNAT_CHAIN],
     ] as const;
-    for (const family of [4, 6] as const) {
+    // The families' tables are independent: both at once, so DEL waits for one listing, not two.
+    const apply = async (family: IpFamily): Promise<void> => {
       const ipt = this.#ipt(family);
       let table: IptablesSnapshot;
       try {
         table = this.#take(family) ?? (await readIptablesSnapshot(ipt, NAT));
       } catch (error) {
         failures.push(error);
-        continue;
+        return;
       }
       const build = (current: IptablesSnapshot): IptablesBatch => {
         const batch = new IptablesBatch(current);
@@ -237,7 +238,8 @@ export class IptablesMapper {
         return batch;
       };
       await applyIptablesBatch(ipt, NAT, build, table);
-    }
+    };
+    await Promise.all([apply(4), apply(6)]);
     if (failures.length === 2) {
       throw new Error(`neither iptables nor ip6tables is usable: ${failures.map((error) => (error as Error).message).join('; ')}`);
     }
