@@ -15,6 +15,9 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   const conf = loadRequestConf(request);
   if (request.prevResult === undefined) throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, 'must be called as chained plugin');
   if (conf.portMappings.length === 0) return request.prevResult;
+  // Asked while the rules are written: the answer does not depend on them, and this saves the
+  // wait for one process start. routableHostInterface never rejects.
+  const hostIf = conf.containerV4 && conf.snat ? routableHostInterface(conf.containerV4.ip) : undefined;
   const mapper = await resolveMapper(conf);
   try {
     for (const container of [conf.containerV4, conf.containerV6]) {
@@ -23,11 +26,11 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
       for (const failure of await deleteStaleUdpConntrack(conf.portMappings, container.family)) {
         request.log.debug(`failed to delete stale UDP conntrack entries for ${container.ip}`, { failure });
       }
-      if (container.family === 4 && conf.snat) {
-        const hostIf = await routableHostInterface(container.ip);
-        if (hostIf !== undefined) {
+      if (container.family === 4 && hostIf) {
+        const ifName = await hostIf;
+        if (ifName !== undefined) {
           try {
-            enableLocalnetRouting(hostIf);
+            enableLocalnetRouting(ifName);
           } catch (error) {
             throw new Error(`unable to enable route_localnet: ${(error as Error).message}`, { cause: error });
           }
