@@ -59,7 +59,7 @@ const MODULES = [
   'nf_tables', 'nft_chain_nat', 'nft_nat', 'nft_masq', 'nft_ct', 'nft_fib_inet', 'nft_compat', 'nf_conntrack',
 ];
 /** Programs the tests call, found on the host and copied with the libraries they link. */
-const PROGRAMS = ['busybox', 'node', 'ip', 'tc', 'bridge', 'nft'];
+const PROGRAMS = ['busybox', 'node', 'ip', 'tc', 'bridge', 'nft', 'dnsmasq'];
 /** Libraries loaded at run time (dlopen) rather than linked: libnl for @cni/netlink. */
 const DLOPEN_LIBS = ['libnl-3.so.200', 'libnl-route-3.so.200'];
 /** Packages whose code cannot be bundled (native addons): copied into the image instead. */
