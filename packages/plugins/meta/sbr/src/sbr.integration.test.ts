@@ -27,6 +27,15 @@ async function setup(options: { checkpoint?: boolean } = {}): Promise<TestNetns>
   await netns.execHost(['ip', 'addr', 'add', 'fd00:70::1/128', 'dev', 'lo']);
   // The host answers the container on whichever link: only the container's choice is under test.
   for (const key of ['all', 'default', 'r0', 'r1']) await netns.execHost(['sysctl', '-qw', `net.ipv4.conf.${key}.rp_filter=0`]);
+  // IPv6 addresses are tentative until DAD is done, and a tentative address answers nothing: a
+  // ping in the first second or two loses replies (the test's occasional failure on a loaded machine).
+  for (const ns of [netns.host, netns.container]) {
+    for (let tries = 0; tries < 100; tries++) {
+      const tentative = await ipJson<{ addr_info?: unknown[] }[]>(ns, ['-6', 'addr', 'show', 'tentative']);
+      if (tentative.every((link) => (link.addr_info ?? []).length === 0)) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
   if (options.checkpoint ?? false) await netns.checkpoint();
   return netns;
 }
