@@ -161,8 +161,17 @@ export async function useLab(octet: number, options: LabOptions = {}): Promise<L
       return { name, path: `/var/run/netns/${name}`, containerId: `ctr-${tag}-${index}`, mac, port };
     },
     leases() {
-      if (!existsSync(join(dir, 'leases'))) return [];
-      return readFileSync(join(dir, 'leases'), 'utf8')
+      // dnsmasq rewrites the file whole (truncate, then write): read until two reads 20 ms apart
+      // agree, so a read in the middle of a rewrite does not see an empty or partial file.
+      const read = () => (existsSync(join(dir, 'leases')) ? readFileSync(join(dir, 'leases'), 'utf8') : '');
+      let text = read();
+      for (let tries = 0; tries < 25; tries++) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+        const again = read();
+        if (again === text) break;
+        text = again;
+      }
+      return text
         .split('\n')
         .filter((line) => line.trim() !== '')
         .map((line) => {
