@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import type { PluginIo } from '@cni/skel';
 import { loadBundledFile } from './load.ts';
 
 /**
@@ -15,10 +16,10 @@ export function payloadDir(): string | undefined {
   return dirname(main);
 }
 
-/** The module of a bundled plugin: its value and how to run it as its executable would run. */
+/** The module of a bundled plugin: how to run it as its executable would run. */
 export interface BundledPlugin {
   /** Run the plugin with the given io (the process's by default); resolves to its exit status. */
-  run(io?: import('@cni/skel').PluginIo): Promise<number>;
+  run(io?: PluginIo): Promise<number>;
 }
 
 let launcher: { dev: number; ino: number } | null | undefined;
