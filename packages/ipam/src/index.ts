@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export { configureIface } from './configure.ts';
+export { validateExpectedInterfaceIps, validateExpectedRoutes } from './validate.ts';
 export type { ConfigureOptions } from './configure.ts';
 
 export { ipamType, ipamAdd, ipamDel, ipamCheck, ipamGc, ipamStatus, withIpam } from './delegate.ts';

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
+import { validateExpectedInterfaceIps, validateExpectedRoutes } from '@cni/ipam';
 import type { Link } from '@cni/netlink';
 import type { CheckRequest } from '@cni/skel';
 import { CNI_ERROR_CODES, CniError, toCurrentResult, type InterfaceV100 } from '@cni/spec';
 import { openHost, openSandbox } from './internal/sandbox.ts';
-import { validateExpectedInterfaceIps, validateExpectedRoutes } from './internal/validate.ts';
 import { loadConf } from './net-conf.ts';
 
 function macDiffers(recorded: InterfaceV100, link: Link): boolean {

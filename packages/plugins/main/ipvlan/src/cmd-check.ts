@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
+import { validateExpectedInterfaceIps, validateExpectedRoutes } from '@cni/ipam';
 import type { CheckRequest } from '@cni/skel';
 import { containerInterface } from './internal/container-iface.ts';
 import { resolveMaster } from './internal/master.ts';
 import { openSandbox } from './internal/sandbox.ts';
-import { validateExpectedInterfaceIps, validateExpectedRoutes } from './internal/validate.ts';
 import { loadConf } from './net-conf.ts';
 
 /**

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
+import { validateExpectedInterfaceIps, validateExpectedRoutes } from '@cni/ipam';
 import type { Netlink } from '@cni/netlink';
 import type { CheckRequest } from '@cni/skel';
 import { toCurrentResult, type InterfaceV100 } from '@cni/spec';
 import { openSandbox } from './internal/sandbox.ts';
-import { validateExpectedInterfaceIps, validateExpectedRoutes } from './internal/validate.ts';
 import { resolveMaster } from './master.ts';
 import { loadConf, type MacvlanPluginMode } from './net-conf.ts';
 

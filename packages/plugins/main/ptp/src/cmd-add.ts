@@ -9,7 +9,6 @@ import { attachmentAlias } from './internal/attachment.ts';
 import { enableForward } from './internal/forward.ts';
 import { dnsConfSet } from './internal/keys.ts';
 import { openHost, openSandbox } from './internal/sandbox.ts';
-import { networkOf } from './internal/validate.ts';
 import { setupVeth } from './internal/veth.ts';
 import { loadConf } from './net-conf.ts';
 
@@ -24,7 +23,7 @@ async function setupContainerRoutes(container: Netlink, netns: string, ifName: s
   await configureIface(ifName, result, { netns });
   for (const ip of result.ips ?? []) {
     const address = ip.address.split('/')[0]!;
-    const subnet = networkOf(ip.address);
+    const subnet = parseCidr(ip.address).masked().toString();
     await container.route.del({ dst: subnet, link: { name: ifName }, scope: 'nowhere' }).catch((error: unknown) => {
       throw new Error(`failed to delete route ${subnet} dev ${ifName}: ${(error as Error).message}`, { cause: error });
     });

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
+import { validateExpectedInterfaceIps, validateExpectedRoutes } from '@cni/ipam';
 import type { CheckRequest } from '@cni/skel';
 import { CNI_ERROR_CODES, CniError, toCurrentResult } from '@cni/spec';
 import { openSandbox } from './internal/sandbox.ts';
-import { validateExpectedInterfaceIps, validateExpectedRoutes } from './internal/validate.ts';
 import { loadConf } from './net-conf.ts';
 
 /**

@@ -10,7 +10,8 @@ function sameIp(a: string | undefined, b: string | undefined): boolean {
 
 /**
  * Every address of the result is on `ifName` and has a route to its prefix, as upstream's
- * `ValidateExpectedInterfaceIPs`; the error names what is missing.
+ * `ValidateExpectedInterfaceIPs`; the error names what is missing. `nl` is a handle in the
+ * container's namespace. The CHECK of every interface plugin uses it.
  */
 export async function validateExpectedInterfaceIps(nl: Netlink, ifName: string, ips: readonly IpConfigV100[]): Promise<void> {
   const link = await nl.link.find({ name: ifName });
@@ -29,7 +30,7 @@ export async function validateExpectedInterfaceIps(nl: Netlink, ifName: string, 
   }
 }
 
-/** Every route of the result exists (with its gateway when it names one), as upstream's `ValidateExpectedRoute`. */
+/** Every route of the result exists (with its gateway when it names one), as upstream's `ValidateExpectedRoute`; `nl` as above. */
 export async function validateExpectedRoutes(nl: Netlink, routes: readonly Route[]): Promise<void> {
   for (const route of routes) {
     const dst = parseCidr(route.dst);
