@@ -22,6 +22,7 @@ export {
   addRoute,
   setSysctl,
   readSysctl,
+  waitForIpv6Dad,
 } from './links.ts';
 export type { VethEnd, VethOptions, BridgeOptions } from './links.ts';
 

@@ -103,3 +103,19 @@ export async function readSysctl(ns: NetnsRef, key: string): Promise<string> {
   const { stdout } = await run(['ip', 'netns', 'exec', netnsName(ns), 'cat', path]);
   return stdout.trim();
 }
+
+/**
+ * Waits until no IPv6 address in the namespace is tentative: a tentative address answers nothing, so
+ * a test that sends IPv6 right after adding addresses loses packets while DAD runs (a second or two).
+ * Throws after `timeoutMs`.
+ */
+export async function waitForIpv6Dad(ns: NetnsRef, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { stdout } = await run(['ip', '-n', netnsName(ns), '-j', '-6', 'addr', 'show', 'tentative']);
+    const links = JSON.parse(stdout.trim() === '' ? '[]' : stdout) as { addr_info?: unknown[] }[];
+    if (links.every((link) => (link.addr_info ?? []).length === 0)) return;
+    if (Date.now() > deadline) throw new Error(`IPv6 addresses in netns "${netnsName(ns)}" still tentative after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

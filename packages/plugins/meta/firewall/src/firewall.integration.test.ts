@@ -13,6 +13,7 @@ import {
   readIptablesSave,
   UPLINK_ADDRESSES,
   useTestNetns,
+  waitForIpv6Dad,
   type PluginRunner,
   type TestNetns,
 } from '@cni/testkit';
@@ -68,13 +69,7 @@ async function lockedDownHost() {
   for (const tool of ['iptables', 'ip6tables']) await exec(netns.host, [tool, '-P', 'FORWARD', 'DROP']);
   // The uplink's IPv6 addresses were added before accept_dad went off: wait out their DAD, or an
   // IPv6 connection in the first seconds fails now and then (the test's old flake).
-  for (const ns of [netns.host, netns.world!]) {
-    for (let tries = 0; tries < 100; tries++) {
-      const tentative = JSON.parse((await exec(ns, ['ip', '-j', '-6', 'addr', 'show', 'tentative'])).stdout || '[]') as { addr_info?: unknown[] }[];
-      if (tentative.every((link) => (link.addr_info ?? []).length === 0)) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  for (const ns of [netns.host, netns.world!]) await waitForIpv6Dad(ns);
   return netns;
 }
 

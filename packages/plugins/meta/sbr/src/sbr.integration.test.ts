@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { fileURLToPath } from 'node:url';
 import { ALL_SPEC_VERSIONS, specVersionHas } from '@cni/spec';
-import { addVethPair, addRoute, execPlugin, ipJson, readRoutes, readRules, useTestNetns, type PluginRunOptions, type TestNetns } from '@cni/testkit';
+import { addVethPair, addRoute, execPlugin, ipJson, readRoutes, readRules, useTestNetns, waitForIpv6Dad, type PluginRunOptions, type TestNetns } from '@cni/testkit';
 import { describe, expect, it } from 'vitest';
 
 const BUILT = fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin/sbr', import.meta.url));
@@ -29,13 +29,7 @@ async function setup(options: { checkpoint?: boolean } = {}): Promise<TestNetns>
   for (const key of ['all', 'default', 'r0', 'r1']) await netns.execHost(['sysctl', '-qw', `net.ipv4.conf.${key}.rp_filter=0`]);
   // IPv6 addresses are tentative until DAD is done, and a tentative address answers nothing: a
   // ping in the first second or two loses replies (the test's occasional failure on a loaded machine).
-  for (const ns of [netns.host, netns.container]) {
-    for (let tries = 0; tries < 100; tries++) {
-      const tentative = await ipJson<{ addr_info?: unknown[] }[]>(ns, ['-6', 'addr', 'show', 'tentative']);
-      if (tentative.every((link) => (link.addr_info ?? []).length === 0)) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  for (const ns of [netns.host, netns.container]) await waitForIpv6Dad(ns);
   if (options.checkpoint ?? false) await netns.checkpoint();
   return netns;
 }
