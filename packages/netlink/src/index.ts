@@ -58,3 +58,6 @@ export type { Neighbour, NeighbourSpec, NeighbourState } from './neighbour.ts';
 
 export { QdiscApi, FilterApi, parseHandle, formatHandle } from './tc.ts';
 export type { Qdisc, QdiscSpec, TbfQdisc, HtbQdisc, IngressQdisc, Filter, U32MirredFilter } from './tc.ts';
+
+export { VfApi, decodeVfInfoList } from './vf.ts';
+export type { VfInfo, VfList, VfSettings, VfVlan, VfVlanProto, VfLinkState } from './vf.ts';

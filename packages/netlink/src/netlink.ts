@@ -10,6 +10,7 @@ import { RouteApi } from './route.ts';
 import { RuleApi } from './rule.ts';
 import { FilterApi, QdiscApi } from './tc.ts';
 import type { NetnsRef } from './types.ts';
+import { VfApi } from './vf.ts';
 
 /** Options of {@link openNetlink}. */
 export interface NetlinkOptions {
@@ -40,6 +41,8 @@ export class Netlink {
   readonly qdisc: QdiscApi;
   /** Traffic control filters: `tc filter`. */
   readonly filter: FilterApi;
+  /** SR-IOV virtual functions of a PF: `ip link set PF vf N ...`. */
+  readonly vf: VfApi;
   readonly #conn: Connection;
   #netnsFd: number | undefined;
   readonly #ownsFd: boolean;
@@ -57,6 +60,7 @@ export class Netlink {
     this.neighbour = new NeighbourApi(conn, this.link);
     this.qdisc = new QdiscApi(conn, this.link);
     this.filter = new FilterApi(conn, this.link);
+    this.vf = new VfApi(conn, this.link);
   }
 
   /** True once {@link Netlink.close} ran. */
