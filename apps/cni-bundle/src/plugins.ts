@@ -17,6 +17,7 @@ import { portmap } from '@cni/plugin-portmap';
 import { ptp } from '@cni/plugin-ptp';
 import { sample } from '@cni/plugin-sample';
 import { sbr } from '@cni/plugin-sbr';
+import { sriov } from '@cni/plugin-sriov';
 import { tap } from '@cni/plugin-tap';
 import { tuning } from '@cni/plugin-tuning';
 import { vlan } from '@cni/plugin-vlan';
@@ -44,6 +45,7 @@ export const plugins = {
   ptp,
   sample,
   sbr,
+  sriov,
   static: staticIpam,
   tap,
   tuning,

@@ -44,6 +44,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
+import { buildNetdevsim } from './netdevsim.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
@@ -145,7 +146,7 @@ function linkedLibraries(binary) {
   return libs;
 }
 
-function moduleOrder(version) {
+function moduleOrder(version, extra = []) {
   const base = `/lib/modules/${version}`;
   const deps = new Map();
   for (const line of readFileSync(`${base}/modules.dep`, 'utf8').split('\n')) {
@@ -164,7 +165,7 @@ function moduleOrder(version) {
     for (const dep of deps.get(path) ?? []) visit(dep);
     order.push(path);
   };
-  for (const name of MODULES) {
+  for (const name of [...MODULES, ...extra]) {
     const path = byName.get(name.replaceAll('-', '_'));
     if (path) visit(path);
     else if (!builtin.has(name)) log(`warning: module ${name} is not in ${base}`);
@@ -197,7 +198,10 @@ function baseInputs(version) {
   for (const extra of ['/etc/iproute2', '/usr/share/iproute2']) if (existsSync(extra)) files.set(extra, extra);
   // napi-rs loaders (rolldown, under vitest) read /usr/bin/ldd to tell glibc from musl.
   if (existsSync('/usr/bin/ldd')) add('/usr/bin/ldd');
-  const modules = moduleOrder(version);
+  // netdevsim (SR-IOV VFs for the sriov tests) is built out of tree and loaded after its dependencies.
+  const netdevsim = buildNetdevsim(version, cacheDir, log);
+  const modules = moduleOrder(version, netdevsim?.depends ?? []);
+  if (netdevsim) modules.push({ host: netdevsim.path, image: `${version}/extra/netdevsim.ko` });
   for (const module of modules) files.set(`/lib/modules/${module.image}`, module.host);
   return { files, modules };
 }
