@@ -57,3 +57,4 @@ export {
   runInstaller,
 } from './install.ts';
 export type { InstallOptions } from './install.ts';
+export type { DeviceSourceOptions } from './device/resources.ts';

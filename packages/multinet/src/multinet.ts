@@ -31,6 +31,8 @@ import {
   type CachedAttachment,
 } from './cache.ts';
 import { parseMultinetConf, type MultinetConf } from './conf.ts';
+import { readDeviceInfo } from './device/device-info.ts';
+import { DeviceAllocator, RESOURCE_NAME_ANNOTATION, withDeviceId, type DeviceSourceOptions } from './device/resources.ts';
 import { errorText, MultinetError } from './errors.ts';
 import type { KubeApi, Pod } from './kube.ts';
 import { loadNetworkByPathOrName, resolveNadConfig, type NadSource } from './nad.ts';
@@ -52,6 +54,8 @@ export interface MultinetOptions<P = never> {
   readinessTimeoutMs?: number;
   /** The environment delegates inherit (before the CNI variables). Default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Where the kubelet's device allocations are read, for NADs with a resourceName. Default the kubelet's paths. */
+  devices?: DeviceSourceOptions;
 }
 
 /** One network to attach, fully resolved. */
@@ -62,6 +66,8 @@ interface Planned {
   capabilityArgs: Record<string, unknown>;
   isDefault: boolean;
   selection: NetworkSelection | undefined;
+  /** The device-plugin device's information, for network-status. */
+  deviceInfo?: Record<string, unknown> | undefined;
 }
 
 interface PodRef {
@@ -267,6 +273,7 @@ class Session<P> {
     }
 
     const selections = parseNetworkSelection(pod.annotations[NETWORKS_ANNOTATION] ?? '', podNamespace);
+    let devices: DeviceAllocator | undefined;
     for (const selection of selections) {
       this.checkIsolation(pod.ref, selection);
       const label = `${selection.namespace}/${selection.name}`;
@@ -279,7 +286,20 @@ class Session<P> {
         }
       }
       if (selection.cniArgs) list = withCniArgs(list, selection.cniArgs);
-      planned.push({ network: label, list, capabilityArgs, isDefault: false, selection });
+      let deviceInfo: Record<string, unknown> | undefined;
+      // A NAD with a device-plugin resource: this attachment gets the next device the kubelet allocated.
+      const resourceName = (await (await this.nads())?.getNad(selection.namespace, selection.name))?.metadata.annotations?.[RESOURCE_NAME_ANNOTATION];
+      if (resourceName) {
+        devices ??= new DeviceAllocator({ namespace: podNamespace, name: pod.ref?.name ?? '', ...(pod.ref?.uid ? { uid: pod.ref.uid } : {}) }, this.options.devices);
+        const deviceId = await devices.next(resourceName).catch((error: unknown) => {
+          throw new MultinetError(`network "${label}": ${errorText(error)}`, { cause: error });
+        });
+        const withDevice = withDeviceId(list, deviceId);
+        list = withDevice.list;
+        Object.assign(capabilityArgs, withDevice.capabilityArgs);
+        deviceInfo = readDeviceInfo(resourceName, deviceId, this.options.devices?.deviceInfoDir);
+      }
+      planned.push({ network: label, list, capabilityArgs, isDefault: false, selection, deviceInfo });
     }
 
     // Interface names: the runtime's for the default network, then explicit or net<position>.
@@ -423,7 +443,7 @@ async function add<P>(session: Session<P>): Promise<Result> {
   const kube = await session.kube();
   if (kube && pod.fromApi && pod.ref) {
     const statuses = planned.map((entry, index) =>
-      networkStatus({ name: entry.network, isDefault: entry.isDefault, result: results[index], defaultRoute: entry.selection?.defaultRoute }),
+      networkStatus({ name: entry.network, isDefault: entry.isDefault, result: results[index], defaultRoute: entry.selection?.defaultRoute, deviceInfo: entry.deviceInfo }),
     );
     try {
       await kube.patchPodAnnotation(pod.ref.namespace, pod.ref.name, NETWORK_STATUS_ANNOTATION, JSON.stringify(statuses));
