@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { closeSync, openSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runPlugin } from '@cni/skel';
 import { CLONE_NEWNET, setns } from '@cni/sys';
 import { exec, ipJson, readLink, run as sh, runInProcess, useTestNetns, type PluginRunOptions, type PluginRunResult, type TestNetns } from '@cni/testkit';
@@ -23,6 +24,8 @@ interface IpVf {
   trust?: boolean;
   link_state?: string;
 }
+
+const BUNDLE = fileURLToPath(new URL('../../../../../apps/cni-bundle/dist/bin', import.meta.url));
 
 let nextDevice = 10;
 
@@ -48,7 +51,7 @@ async function lab(): Promise<{ netns: TestNetns; pf: string; vfs(): Promise<IpV
     try {
       setns(target, CLONE_NEWNET);
       try {
-        return await runInProcess((io) => runPlugin(plugin, io), { netns: netns.container, ...options });
+        return await runInProcess((io) => runPlugin(plugin, io), { cniPath: BUNDLE, netns: netns.container, ...options });
       } finally {
         setns(original, CLONE_NEWNET);
       }
@@ -60,7 +63,11 @@ async function lab(): Promise<{ netns: TestNetns; pf: string; vfs(): Promise<IpV
   return { netns, pf, vfs, run, dataDir: join(netns.dir, 'sriov') };
 }
 
-const vlanOf = (vf: IpVf) => vf.vlan_list?.[0] ?? { vlan: vf.vlan ?? 0, qos: vf.qos ?? 0, protocol: '802.1Q' };
+/** iproute2 leaves out a zero VLAN or QoS and the 802.1Q protocol: fill them in. */
+const vlanOf = (vf: IpVf) => ({ vlan: vf.vlan ?? 0, qos: vf.qos ?? 0, protocol: '802.1Q', ...(vf.vlan_list?.[0] ?? {}) });
+
+/** A 0.1.0 result needs an address: the oldest version runs with static IPAM (an exec of the bundle's). */
+const ipamFor = (version: string) => (version === '0.1.0' ? { ipam: { type: 'static', addresses: [{ address: '198.51.100.10/24' }] } } : {});
 
 describe('sriov on netdevsim', () => {
   describe.each(['0.1.0', '1.1.0'])('[%s]', (version) => {
@@ -84,9 +91,10 @@ describe('sriov on netdevsim', () => {
         spoofchk: 'off',
         trust: 'off',
         link_state: 'enable',
+        ...ipamFor(version),
       };
       const added = await run({ command: 'ADD', conf, ifName: 'net1' });
-      expect(added.error).toBeUndefined();
+      expect(added.error, added.stdout).toBeUndefined();
       const vf = (await vfs())[0]!;
       expect(vf.address).toBe('0a:58:00:00:00:10');
       expect(vlanOf(vf)).toMatchObject({ vlan: 100, qos: 3, protocol: '802.1ad' });
@@ -109,9 +117,9 @@ describe('sriov on netdevsim', () => {
     it('DPDK mode: the driver gets the PF-side settings, nothing moves, DEL restores', async () => {
       const { netns, vfs, run, dataDir } = await lab();
       const before = (await vfs())[2]!;
-      const conf = { cniVersion: version, name: 'sriov-net', type: 'sriov', deviceID: fakeVfPci(2), dataDir, vlan: 20, mac: '0a:58:00:00:00:22', link_state: 'disable' };
+      const conf = { cniVersion: version, name: 'sriov-net', type: 'sriov', deviceID: fakeVfPci(2), dataDir, vlan: 20, mac: '0a:58:00:00:00:22', link_state: 'disable', ...ipamFor(version) };
       const added = await run({ command: 'ADD', conf });
-      expect(added.error).toBeUndefined();
+      expect(added.error, added.stdout).toBeUndefined();
       const vf = (await vfs())[2]!;
       expect(vf.address).toBe('0a:58:00:00:00:22');
       expect(vlanOf(vf)).toMatchObject({ vlan: 20, protocol: '802.1Q' });
