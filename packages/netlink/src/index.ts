@@ -48,7 +48,7 @@ export { AddressApi } from './address.ts';
 export type { Address, AddressOptions, AddressFilter, AddressScope } from './address.ts';
 
 export { RouteApi } from './route.ts';
-export type { Route, RouteSpec, RouteFilter, RouteType } from './route.ts';
+export type { Route, RouteSpec, RouteFilter, RouteType, Nexthop, NexthopSpec } from './route.ts';
 
 export { RuleApi } from './rule.ts';
 export type { Rule, RuleSpec } from './rule.ts';
@@ -61,3 +61,5 @@ export type { Qdisc, QdiscSpec, TbfQdisc, HtbQdisc, IngressQdisc, Filter, U32Mir
 
 export { VfApi, decodeVfInfoList } from './vf.ts';
 export type { VfInfo, VfList, VfSettings, VfVlan, VfVlanProto, VfLinkState } from './vf.ts';
+export { ClassApi } from './tc-class.ts';
+export type { HtbClassSpec, TcClass } from './tc-class.ts';

@@ -11,6 +11,7 @@ import { RuleApi } from './rule.ts';
 import { FilterApi, QdiscApi } from './tc.ts';
 import type { NetnsRef } from './types.ts';
 import { VfApi } from './vf.ts';
+import { ClassApi } from './tc-class.ts';
 
 /** Options of {@link openNetlink}. */
 export interface NetlinkOptions {
@@ -43,6 +44,8 @@ export class Netlink {
   readonly filter: FilterApi;
   /** SR-IOV virtual functions of a PF: `ip link set PF vf N ...`. */
   readonly vf: VfApi;
+  /** Traffic control classes (htb): `tc class`. */
+  readonly tclass: ClassApi;
   readonly #conn: Connection;
   #netnsFd: number | undefined;
   readonly #ownsFd: boolean;
@@ -61,6 +64,7 @@ export class Netlink {
     this.qdisc = new QdiscApi(conn, this.link);
     this.filter = new FilterApi(conn, this.link);
     this.vf = new VfApi(conn, this.link);
+    this.tclass = new ClassApi(conn, this.link);
   }
 
   /** True once {@link Netlink.close} ran. */

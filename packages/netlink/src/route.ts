@@ -18,6 +18,7 @@ const RTA_GATEWAY = 5;
 const RTA_PRIORITY = 6;
 const RTA_PREFSRC = 7;
 const RTA_METRICS = 8;
+const RTA_MULTIPATH = 9;
 const RTA_TABLE = 15;
 
 const RTAX_MTU = 2;
@@ -60,6 +61,28 @@ export interface RouteSpec {
   readonly protocol?: number;
   /** Pretend the gateway is directly attached. */
   readonly onlink?: boolean;
+  /**
+   * The nexthops of a multipath route (`RTA_MULTIPATH`), instead of `gateway` and `link`.
+   * Equivalent to `ip route add 10.0.0.0/8 nexthop via 10.1.0.1 dev eth0 weight 2 nexthop via 10.2.0.1 dev eth1`.
+   */
+  readonly nexthops?: readonly NexthopSpec[];
+}
+
+/** One nexthop of a multipath route to add. */
+export interface NexthopSpec {
+  readonly gateway?: string;
+  readonly link?: LinkSelector;
+  /** 1 to 256, default 1. */
+  readonly weight?: number;
+  readonly onlink?: boolean;
+}
+
+/** One nexthop of a multipath route as read from the kernel. */
+export interface Nexthop {
+  readonly gateway: string | undefined;
+  readonly linkIndex: number | undefined;
+  readonly weight: number;
+  readonly onlink: boolean;
 }
 
 /** A route as read from the kernel. */
@@ -79,6 +102,8 @@ export interface Route {
   readonly type: RouteType;
   readonly protocol: number;
   readonly onlink: boolean;
+  /** The nexthops of a multipath route; undefined for a route with one path. */
+  readonly nexthops?: readonly Nexthop[];
 }
 
 /** Which routes {@link RouteApi.list} returns. */
@@ -114,7 +139,47 @@ function decodeRoute(message: RawMessage): Route | undefined {
     type: routeTypes[payload.readUInt8(7) - 1] ?? 'unicast',
     protocol: payload.readUInt8(5),
     onlink: (payload.readUInt32LE(8) & RTNH_F_ONLINK) !== 0,
+    ...(attrs.has(RTA_MULTIPATH) ? { nexthops: decodeMultipath(attrs.get(RTA_MULTIPATH)!) } : {}),
   };
+}
+
+/** Decodes an `RTA_MULTIPATH` payload: `struct rtnexthop` (len, flags, hops, ifindex) then its attributes. */
+export function decodeMultipath(payload: Buffer): Nexthop[] {
+  const nexthops: Nexthop[] = [];
+  let offset = 0;
+  while (offset + 8 <= payload.length) {
+    const length = payload.readUInt16LE(offset);
+    if (length < 8 || offset + length > payload.length) break;
+    const attrs = attributes(payload.subarray(offset + 8, offset + length));
+    const gateway = attrs.get(RTA_GATEWAY);
+    const ifindex = payload.readInt32LE(offset + 4);
+    nexthops.push({
+      gateway: gateway ? formatAddress(Buffer.from(gateway)) : undefined,
+      linkIndex: ifindex > 0 ? ifindex : undefined,
+      weight: payload.readUInt8(offset + 3) + 1,
+      onlink: (payload.readUInt8(offset + 2) & RTNH_F_ONLINK) !== 0,
+    });
+    offset += (length + 3) & ~3;
+  }
+  return nexthops;
+}
+
+/** Writes an `RTA_MULTIPATH` attribute; `hops` is the weight less one, as the kernel stores it. */
+export function encodeMultipath(writer: MessageWriter, nexthops: readonly { gateway?: Buffer; linkIndex?: number; weight: number; onlink: boolean }[]): void {
+  writer.nest(
+    RTA_MULTIPATH,
+    () => {
+      for (const hop of nexthops) {
+        const at = writer.zeros(8);
+        writer.buffer.writeUInt8(hop.onlink ? RTNH_F_ONLINK : 0, at + 2);
+        writer.buffer.writeUInt8(hop.weight - 1, at + 3);
+        writer.buffer.writeInt32LE(hop.linkIndex ?? 0, at + 4);
+        if (hop.gateway) writer.attr(RTA_GATEWAY, hop.gateway);
+        writer.buffer.writeUInt16LE(writer.zeros(0) - at, at);
+      }
+    },
+    false,
+  );
 }
 
 function rtmsg(writer: MessageWriter, fields: { family: number; dstLength: number; table: number; protocol: number; scope: number; type: number; flags: number }): void {
@@ -223,6 +288,21 @@ export class RouteApi {
     }
     const table = route.table ?? RT_TABLE_MAIN;
     const linkIndex = route.link ? this.#links.indexOf(route.link) : undefined;
+    if (route.nexthops !== undefined && (route.nexthops.length === 0 || gateway || route.link)) {
+      throw invalidArgument(operation, target, 'a multipath route has one or more nexthops and no gateway or link of its own');
+    }
+    const nexthops = route.nexthops?.map((hop) => {
+      const hopGateway = hop.gateway === undefined ? undefined : parse(hop.gateway, 'nexthop gateway');
+      if (hopGateway && hopGateway.family !== family) throw invalidArgument(operation, target, 'the addresses of a route must be of one family');
+      const weight = hop.weight ?? 1;
+      if (!Number.isInteger(weight) || weight < 1 || weight > 256) throw invalidArgument(operation, target, `invalid nexthop weight ${weight}, must be [1, 256]`);
+      return {
+        ...(hopGateway ? { gateway: hopGateway.bytes } : {}),
+        ...(hop.link ? { linkIndex: this.#links.indexOf(hop.link) } : {}),
+        weight,
+        onlink: hop.onlink ?? false,
+      };
+    });
     const metrics = route.mtu !== undefined || route.advmss !== undefined;
     this.#conn.request({ operation, target }, type, flags, (writer) => {
       rtmsg(writer, {
@@ -240,6 +320,7 @@ export class RouteApi {
       if (src) writer.attr(RTA_PREFSRC, src.bytes);
       if (route.metric !== undefined) writer.u32(RTA_PRIORITY, route.metric);
       writer.u32(RTA_TABLE, table);
+      if (nexthops) encodeMultipath(writer, nexthops);
       if (metrics) {
         writer.nest(RTA_METRICS, () => {
           if (route.mtu !== undefined) writer.u32(RTAX_MTU, route.mtu);
