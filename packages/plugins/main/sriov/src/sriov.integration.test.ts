@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runPlugin } from '@cni/skel';
 import { CLONE_NEWNET, setns } from '@cni/sys';
-import { readAddressList, readLink, run as sh, runInProcess, useTestNetns, type PluginRunOptions, type PluginRunResult, type TestNetns } from '@cni/testkit';
+import { execPlugin, readAddressList, readLink, run as sh, runInProcess, useTestNetns, type PluginRunOptions, type PluginRunResult, type TestNetns } from '@cni/testkit';
 import { describe, expect, it } from 'vitest';
 import { FakeVfControl, FAKE_PF_PCI, fakeVfPci, makeFakeSriovSysfs } from './fake-sriov.fixture.ts';
 import { createSriov } from './index.ts';
@@ -202,4 +202,22 @@ describe.skipIf(process.getuid?.() !== 0)('sriov on the host kernel (fake PCI tr
     expect((await run({ command: 'STATUS', conf: { cniVersion: '1.1.0', name: 'sriov-net', type: 'sriov', dataDir } })).error).toBeUndefined();
     expect((await run({ command: 'DEL', conf: conf(2), containerId: 'keep' })).error).toBeUndefined();
   });
+
+  it('the built executable reads /sys (a fake tree bound over /sys/bus/pci for its run): code 7 for bad keys, a clear error for a PF without VFs, nothing left', async () => {
+    const { netns, dataDir } = await lab();
+    // `ip netns exec` gives each run its own mount namespace: the bind is seen by that run only.
+    const wrapper = join(netns.dir, 'sriov-exec');
+    writeFileSync(wrapper, `#!/bin/sh\nset -e\nmount --bind '${join(netns.dir, 'sys/bus/pci')}' /sys/bus/pci\nexec '${BUNDLE}/sriov'\n`);
+    chmodSync(wrapper, 0o755);
+    const exec = (conf: Record<string, unknown>) => execPlugin(wrapper, { command: 'ADD', cniPath: BUNDLE, netns: netns.container, hostNetns: netns.host, conf });
+    const base = { cniVersion: '1.1.0', name: 'sriov-net', type: 'sriov', dataDir };
+    expect((await exec({ ...base, deviceID: fakeVfPci(2), vlan: 4095 })).error).toEqual({ code: 7, msg: 'invalid vlan 4095, must be an integer in the range 0-4094' });
+    expect((await exec({ ...base, deviceID: FAKE_PF_PCI })).error).toEqual({ code: 7, msg: `invalid deviceID "${FAKE_PF_PCI}": ${FAKE_PF_PCI} is not an SR-IOV VF: it has no physfn` });
+    // The fake tree names a PF "pf0" that this kernel does not have: the PF-side read fails, naming it.
+    const failed = await exec({ ...base, deviceID: fakeVfPci(2), vlan: 10 });
+    expect(failed.exitCode).toBe(1);
+    expect(failed.error?.msg).toMatch(/^failed to read VF 2 of pf0: /);
+    expect(existsSync(dataDir) ? readdirSync(dataDir).filter((name) => name !== 'pci') : []).toEqual([]);
+  });
 });
+
