@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The README's demo command: installs what is missing (Debian packages, pnpm, the workspace's
-# dependencies), builds the executables, then runs the demo (scripts/demo/run.sh): pods on a bridge
-# network and a macvlan network inside namespaces it makes, traffic, a port mapping, a summary and a
-# clean teardown. `--no-setup` skips the installs and the build (the executables must exist).
+# dependencies), builds the executables, then runs the demo in two parts inside namespaces it makes:
+# scripts/demo/run.sh, cnitool attaching networks one by one (a bridge network and a macvlan network,
+# traffic, a port mapping, a summary), then scripts/demo/multinet.sh, the users' scenario (NADs in a
+# folder, pods annotated with k8s.v1.cni.cncf.io/networks in both forms getting eth0 plus one
+# interface per NAD through multinet, traffic over each, their network-status, a NAD whose plugin is
+# missing failing cleanly). Each part tears down what it made, also on failure and Ctrl-C.
+# `--no-setup` skips the installs and the build (the executables must exist).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" != "--no-setup" ]; then
@@ -14,4 +18,5 @@ if [ "${1:-}" != "--no-setup" ]; then
   pnpm run build || fail "build failed"
 fi
 printf '\n'
-exec bash scripts/demo/run.sh
+bash scripts/demo/run.sh || exit $?
+exec bash scripts/demo/multinet.sh
