@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nadYaml } from './containerd/config.ts';
 import { ContainerdSandbox } from './containerd/sandbox.ts';
 import { havePrograms, runCommand } from './podman/sandbox.ts';
 
@@ -15,12 +16,6 @@ const binDir = resolve(process.env['CNI_BUNDLE_BIN'] ?? new URL('../dist/bin/', 
 const NETWORKS = 'k8s.v1.cni.cncf.io/networks';
 
 const canRun = process.getuid?.() === 0 && havePrograms('containerd', 'ctr', 'runc', 'nsenter', 'unshare', 'setpriv', 'ping');
-
-/** A NAD manifest in the form the Multus docs print: spec.config a multi-line quoted string closed at the start of a line. */
-function nadYaml(name: string, namespace: string, config: Record<string, unknown>): string {
-  const body = JSON.stringify(config, null, 2).split('\n').slice(1, -1).map((line) => `    ${line}`).join('\n');
-  return `apiVersion: "k8s.cni.cncf.io/v1"\nkind: NetworkAttachmentDefinition\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n  config: '{\n${body}\n}'\n`;
-}
 
 interface Link {
   ifname: string;

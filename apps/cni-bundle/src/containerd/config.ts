@@ -113,3 +113,12 @@ export function writePauseImage(work: string, name: string, busybox = '/bin/busy
   mustRun('tar', ['-C', archive, '-cf', tarball, 'manifest.json', configName, 'layer.tar']);
   return tarball;
 }
+
+/**
+ * A NAD manifest in the form the Multus docs print: `spec.config` a multi-line single-quoted JSON
+ * string whose closing `}'` starts its line (less indented than `config:`), as users copy it.
+ */
+export function nadYaml(name: string, namespace: string, config: Record<string, unknown>): string {
+  const body = JSON.stringify(config, null, 2).split('\n').slice(1, -1).map((line) => `    ${line}`).join('\n');
+  return `apiVersion: "k8s.cni.cncf.io/v1"\nkind: NetworkAttachmentDefinition\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n  config: '{\n${body}\n}'\n`;
+}

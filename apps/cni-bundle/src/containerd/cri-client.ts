@@ -49,8 +49,9 @@ type Unary = (request: unknown, callback: (error: ServiceError | null, response:
 export class CriClient {
   readonly #client: Client & Record<string, Unary>;
 
-  constructor(socket: string) {
-    const definition = loadSync(new URL('./cri.proto', import.meta.url).pathname, {
+  /** `proto`: the path of cri.proto, when this file runs from elsewhere than its source folder. */
+  constructor(socket: string, proto = new URL('./cri.proto', import.meta.url).pathname) {
+    const definition = loadSync(proto, {
       keepCase: false,
       longs: String,
       enums: String,

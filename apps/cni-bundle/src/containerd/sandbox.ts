@@ -15,6 +15,8 @@ export interface ContainerdSandboxOptions {
   readonly tag: string;
   /** The CNI configuration list the CRI plugin uses, written to its conf_dir before it starts. */
   readonly conflist: (dir: string) => Record<string, unknown>;
+  /** The path of cri.proto, when this file runs from elsewhere than its source folder. */
+  readonly proto?: string;
 }
 
 function mustRun(file: string, args: readonly string[]): string {
@@ -128,7 +130,7 @@ export class ContainerdSandbox {
     } finally {
       closeSync(log);
     }
-    this.cri = new CriClient(dirs.socket);
+    this.cri = new CriClient(dirs.socket, this.#options.proto);
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (this.#containerd.exitCode !== null) throw new Error(`containerd exited (${this.#containerd.exitCode}): ${this.#tailLog()}`);
