@@ -56,7 +56,7 @@ teardown() {
   fi
   local ns pids
   for ns in $NODE $LAN $(for pod in "${PODS[@]}" web/bad1; do netns_of "$pod"; done); do
-    ip netns list | grep -q "^$ns\b" || continue
+    ip netns list 2>/dev/null | grep -q "^$ns\b" || continue
     pids=$(ip netns pids "$ns" 2>/dev/null || true)
     [ -n "$pids" ] && kill $pids 2>/dev/null
     ip netns del "$ns" 2>/dev/null || true
@@ -72,7 +72,7 @@ ipv4() { ip -n "$1" -4 -o addr show dev "$2" scope global | awk '{print $4}' | h
 ipv4_bare() { ipv4 "$@" | cut -d/ -f1; }
 ping_from() {
   local ns=$1 target=$2 what=$3
-  ip netns exec "$ns" ping -c 2 -i 0.2 -W 2 -q "$target" >/dev/null 2>&1 || die "ping $what ($target) failed"
+  ip netns exec "$ns" ping -c 1 -W 2 -q "$target" >/dev/null 2>&1 || die "ping $what ($target) failed"
   ok "ping $what ($target) answers"
 }
 
