@@ -199,6 +199,8 @@ export interface NadDirectory {
   readonly nads: Map<string, NetworkAttachmentDefinition>;
   /** Broken documents, each with the files and lines to name when a pod selects one of its NADs. */
   readonly broken: BrokenManifest[];
+  /** By `namespace/name`: the broken document that now holds that NAD (a later file's good copy replaces it, and the other way round). */
+  readonly unreadable: Map<string, BrokenManifest>;
 }
 
 /**
@@ -210,11 +212,12 @@ export interface NadDirectory {
 export async function loadNadDirectory(dir: string, defaultNamespace = 'default'): Promise<NadDirectory> {
   const nads = new Map<string, NetworkAttachmentDefinition>();
   const broken: BrokenManifest[] = [];
+  const unreadable = new Map<string, BrokenManifest>();
   let names: string[];
   try {
     names = readdirSync(dir).filter((name) => /\.(ya?ml|json)$/u.test(name)).sort();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { nads, broken };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { nads, broken, unreadable };
     throw new MultinetError(`failed to read NAD directory "${dir}": ${errorText(error)}`, { code: 5 });
   }
   for (const name of names) {
@@ -229,29 +232,38 @@ export async function loadNadDirectory(dir: string, defaultNamespace = 'default'
     }
     const parsed = await readNadManifests(text, file);
     broken.push(...parsed.broken);
-    for (const { origin: _origin, ...nad } of parsed.nads) nads.set(`${nad.metadata.namespace ?? defaultNamespace}/${nad.metadata.name}`, nad);
+    // The last file naming a NAD wins, readable or not: the user meant the newest copy.
+    for (const { origin: _origin, ...nad } of parsed.nads) {
+      const key = `${nad.metadata.namespace ?? defaultNamespace}/${nad.metadata.name}`;
+      nads.set(key, nad);
+      unreadable.delete(key);
+    }
+    for (const entry of parsed.broken) {
+      for (const held of entry.names) {
+        const key = `${held.namespace ?? defaultNamespace}/${held.name}`;
+        nads.delete(key);
+        unreadable.set(key, entry);
+      }
+    }
   }
-  return { nads, broken };
+  return { nads, broken, unreadable };
 }
 
 /**
  * A {@link NadSource} over a folder of manifests, read once when first asked. Asking for a NAD
- * that a broken file seems to hold fails naming the file, line and error; a NAD that is nowhere,
- * while some file could not be read, fails naming those files too.
+ * whose last copy sits in a broken document fails naming the file, line and error; a NAD that is
+ * nowhere, while some file could not be attributed, fails naming those files too.
  */
 export function nadDirectorySource(dir: string, defaultNamespace = 'default'): NadSource {
   let loaded: Promise<NadDirectory> | undefined;
   return {
     getNad: async (namespace, name) => {
       loaded ??= loadNadDirectory(dir, defaultNamespace);
-      const { nads, broken } = await loaded;
-      const nad = nads.get(`${namespace}/${name}`);
+      const { nads, broken, unreadable } = await loaded;
       const describe = (entry: BrokenManifest) => `${entry.file}:${entry.line}: ${entry.reason}`;
-      const holders = broken.filter((entry) => entry.names.some((n) => n.name === name && (n.namespace ?? defaultNamespace) === namespace));
-      // A broken document that holds the NAD wins over an older copy elsewhere: the user meant the new one.
-      if (holders.length > 0) {
-        throw new MultinetError(`NetworkAttachmentDefinition "${namespace}/${name}" cannot be read: ${holders.map(describe).join('; ')}`);
-      }
+      const holder = unreadable.get(`${namespace}/${name}`);
+      if (holder) throw new MultinetError(`NetworkAttachmentDefinition "${namespace}/${name}" cannot be read: ${describe(holder)}`);
+      const nad = nads.get(`${namespace}/${name}`);
       if (nad) return nad;
       const unattributed = broken.filter((entry) => entry.names.length === 0);
       if (unattributed.length > 0) {

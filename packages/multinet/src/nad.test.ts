@@ -125,6 +125,19 @@ describe('manifests', () => {
     await expect(source.getNad('default', 'absent')).rejects.toThrow(`${join(dir, '30-nameless.yaml')}:`);
   });
 
+  it('the last file naming a NAD wins, readable or not', async () => {
+    const dir = tempDir();
+    const good = (name: string) => `kind: NetworkAttachmentDefinition\nmetadata:\n  name: ${name}\nspec:\n  config: '{"cniVersion": "1.0.0", "type": "dummy"}'\n`;
+    const bad = (name: string) => `kind: NetworkAttachmentDefinition\nmetadata:\n  name: ${name}\nspec:\n  config: {"type": "dummy"\n`;
+    writeFileSync(join(dir, '10.yaml'), `${good('fixed')}---\n${bad('regressed')}`);
+    writeFileSync(join(dir, '20.yaml'), bad('fixed'));
+    writeFileSync(join(dir, '05.yaml'), good('regressed'));
+    writeFileSync(join(dir, '30.yaml'), good('fixed'));
+    const source = nadDirectorySource(dir);
+    expect((await source.getNad('default', 'fixed'))?.metadata.name).toBe('fixed');
+    await expect(source.getNad('default', 'regressed')).rejects.toThrow(`NetworkAttachmentDefinition "default/regressed" cannot be read: ${join(dir, '10.yaml')}:`);
+  });
+
   it('ships the CRD manifest the spec defines', () => {
     const text = readFileSync(new URL('../manifests/network-attachment-definition-crd.yaml', import.meta.url), 'utf8');
     const crd = parseAllDocuments(text);
