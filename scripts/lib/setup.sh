@@ -11,6 +11,7 @@ CNI_TEST_APT_PACKAGES=(
   firewalld
   dnsmasq-base
   podman runc
+  containerd
   patchelf strace
   gcc libc6-dev
   linux-headers-cloud-amd64 linux-source-6.1 make xz-utils

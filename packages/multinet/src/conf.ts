@@ -35,13 +35,23 @@ export interface MultinetConf {
   nadDir: string | undefined;
   /** A file whose existence says the default network is ready. */
   readinessindicatorfile: string | undefined;
-  logLevel: string | undefined;
+  /**
+   * Which of multinet's own log lines are written, as Multus' levels: `panic` (none), `error`
+   * (failures), `verbose` (also each attachment added or deleted), `debug` (also the plan and
+   * cache decisions). Unset: `debug`, so a log file alone still logs everything.
+   */
+  logLevel: LogLevel;
   logFile: string | undefined;
   /** Inline networks, used when `clusterNetwork` is not set: the first is the default network. */
   delegates: NetworkConfigList[];
   /** What the runtime sent in `runtimeConfig`: goes to the default network only (spec §7.5). */
   runtimeConfig: Record<string, unknown>;
 }
+
+/** Multus' log levels, least verbose first. */
+export const LOG_LEVELS = ['panic', 'error', 'verbose', 'debug'] as const;
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Defaults of the paths, as the install manifests lay them out. */
 export const DEFAULTS = {
@@ -83,6 +93,12 @@ export function parseMultinetConf(conf: NetConf): MultinetConf {
     if (typeof value !== 'boolean') throw fail(key, 'must be a boolean');
     return value;
   };
+  const logLevel = (value: string | undefined): LogLevel => {
+    if (value === undefined) return 'debug';
+    const level = value.toLowerCase();
+    if (!(LOG_LEVELS as readonly string[]).includes(level)) throw fail('logLevel', `is ${JSON.stringify(value)}, not one of ${LOG_LEVELS.join(', ')}`);
+    return level as LogLevel;
+  };
   const delegatesValue = raw.delegates;
   let delegates: NetworkConfigList[] = [];
   if (delegatesValue !== undefined && delegatesValue !== null) {
@@ -115,7 +131,7 @@ export function parseMultinetConf(conf: NetConf): MultinetConf {
     binDir: str('binDir') ?? DEFAULTS.binDir,
     nadDir: str('nadDir'),
     readinessindicatorfile: str('readinessindicatorfile'),
-    logLevel: str('logLevel'),
+    logLevel: logLevel(str('logLevel')),
     logFile: str('logFile'),
     delegates,
     runtimeConfig: isRecord(raw.runtimeConfig) ? { ...raw.runtimeConfig } : {},

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpsRequest, Agent } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { load as parseYaml } from 'js-yaml';
 import { errorText, MultinetError } from './errors.ts';
 import { toNad, type NadSource, type NetworkAttachmentDefinition } from './nad.ts';
 

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-import { existsSync, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RawExec } from '@cni/libcni';
 import { runPlugin } from '@cni/skel';
-import { addVethPair, readAddressList, readLink, readLinks, readRoutes, setLinkUp, useTestNetns, type TestNetns } from '@cni/testkit';
+import { addVethPair, exec, readAddressList, readIptablesSave, readLink, readLinks, readRoutes, setLinkUp, tcJson, useTestNetns, type TestNetns } from '@cni/testkit';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createMultinet } from './multinet.ts';
+import { createMultinet, type MultinetOptions } from './multinet.ts';
 import { startKubeServer, type KubeServer } from './testing/kube-server.ts';
+
+const TCP = new URL('./__fixtures__/tcp.mjs', import.meta.url).pathname;
 
 /** Ours when the bundle is built, Debian's Go reference otherwise (and for what ours lacks). */
 const bundleBin = new URL('../../../apps/cni-bundle/dist/bin', import.meta.url).pathname;
@@ -17,7 +20,8 @@ interface Setup {
   server: KubeServer;
   kubeconfig: string;
   conf: Record<string, unknown>;
-  run(command: string, extra?: Record<string, unknown>): Promise<{ code: number; out: Record<string, unknown> }>;
+  /** Runs multinet for pod `web/pod-a`, or for `pod` (`namespace/name`, added to the API by the caller). */
+  run(command: string, extra?: Record<string, unknown>, pod?: string): Promise<{ code: number; out: Record<string, unknown> }>;
 }
 
 /**
@@ -25,7 +29,7 @@ interface Setup {
  * and its NADs, and multinet run in this process with its delegates run inside the host
  * namespace, so every bridge, veth and lease is the test's.
  */
-async function setup(annotations: Record<string, string>): Promise<Setup> {
+async function setup(annotations: Record<string, string>, options: Pick<MultinetOptions, 'readinessTimeoutMs'> = {}): Promise<Setup> {
   const netns = await useTestNetns();
   await addVethPair({ ns: netns.host, name: 'mv0' }, { ns: netns.host, name: 'mv0p' });
   await setLinkUp(netns.host, 'mv0');
@@ -54,17 +58,18 @@ async function setup(annotations: Record<string, string>): Promise<Setup> {
     confDir: join(netns.dir, 'net.d'),
     binDir: cniPath[0],
   };
-  const plugin = createMultinet({ exec: new RawExec({ wrapper: ['ip', 'netns', 'exec', netns.host.name], stderr: null }) });
-  const run = async (command: string, extra: Record<string, unknown> = {}) => {
+  const plugin = createMultinet({ exec: new RawExec({ wrapper: ['ip', 'netns', 'exec', netns.host.name], stderr: null }), ...options });
+  const run = async (command: string, extra: Record<string, unknown> = {}, pod = 'web/pod-a') => {
+    const [podNamespace, podName] = pod.split('/');
     let stdout = '';
     const code = await runPlugin(plugin, {
       env: {
         CNI_COMMAND: command,
-        CNI_CONTAINERID: 'pod-a-sandbox',
+        CNI_CONTAINERID: `${podName}-sandbox`,
         CNI_NETNS: netns.container.path,
         CNI_IFNAME: 'eth0',
         CNI_PATH: cniPath.join(':'),
-        CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=web;K8S_POD_NAME=pod-a;K8S_POD_UID=uid-pod-a',
+        CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${podNamespace};K8S_POD_NAME=${podName};K8S_POD_UID=uid-${podName}`,
       },
       stdin: JSON.stringify({ ...conf, ...extra }),
       stdout: { write: (text: string) => (stdout += text) },
@@ -182,5 +187,120 @@ describe.skipIf(process.getuid?.() !== 0)('multinet with real plugins', () => {
     expect(checked.out.msg).toBeUndefined();
     expect(checked.code).toBe(0);
     expect((await run('DEL')).code).toBe(0);
+  });
+
+  it('runs per-attachment portMappings and bandwidth through the real portmap and bandwidth on the second interface', async () => {
+    const limits = { ingressRate: 4_000_000, ingressBurst: 80_000, egressRate: 4_000_000, egressBurst: 80_000 };
+    const { netns, server, run } = await setup({
+      'k8s.v1.cni.cncf.io/networks': JSON.stringify([
+        { name: 'shaped-net', portMappings: [{ hostPort: 8082, containerPort: 8080, protocol: 'tcp' }], bandwidth: limits },
+      ]),
+    });
+    const ipam = { type: 'host-local', subnet: '10.60.0.0/24', dataDir: join(netns.dir, 'ipam') };
+    server.addNad('web', 'shaped-net', JSON.stringify({
+      cniVersion: '1.0.0',
+      plugins: [
+        { type: 'bridge', bridge: 'br-shaped', isGateway: true, ipam },
+        { type: 'portmap', capabilities: { portMappings: true }, snat: false },
+        { type: 'bandwidth', capabilities: { bandwidth: true } },
+      ],
+    }));
+    const { code, out } = await run('ADD');
+    expect(out.msg).toBeUndefined();
+    expect(code).toBe(0);
+    expect(await readAddressList(netns.container, 'net1', 4)).toEqual(['10.60.0.2/24']);
+    // portmap's DNAT names the pod's second interface; the default network got no mapping.
+    const nat = await readIptablesSave(netns.host, { table: 'nat' });
+    expect(nat).toMatch(/--dport 8082 .*--to-destination 10\.60\.0\.2:8080/);
+    expect(nat).not.toContain('10.10.0.2');
+
+    // A server on the pod's net1 address, reached through the host port from the host namespace.
+    const server8080 = spawn('ip', ['netns', 'exec', netns.container.name, process.execPath, TCP, 'serve', '10.60.0.2', '8080', 'hello over net1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    onTestFinished(() => {
+      server8080.kill('SIGKILL');
+    });
+    await new Promise((ready) => server8080.stdout.once('data', ready));
+    const got = await exec(netns.host, [process.execPath, TCP, 'get', '10.60.0.1', '8082']);
+    expect(got.stdout).toBe('hello over net1');
+
+    // bandwidth shaped the host side of net1 (a tbf at the ingress rate), and a stream to the pod gets no more.
+    const bridgePort = (await readLinks(netns.host)).find((link) => link.master === 'br-shaped' && link.linkinfo?.info_kind === 'veth')!.ifname;
+    const qdiscs = await tcJson<{ kind: string; options?: { rate?: number } }[]>(netns.host, ['qdisc', 'show', 'dev', bridgePort]);
+    expect(qdiscs.find((qdisc) => qdisc.kind === 'tbf')?.options?.rate).toBe(limits.ingressRate / 8);
+    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const received = exec(netns.container, [process.execPath, TCP, 'recv', '10.60.0.2', port, '1500']);
+    const sent = exec(netns.host, [process.execPath, TCP, 'send', '10.60.0.2', port]);
+    const [measured] = await Promise.all([received, sent]);
+    const bitsPerSecond = (JSON.parse(measured.stdout) as { bitsPerSecond: number }).bitsPerSecond;
+    // Upper bound only: a busy machine can only make it slower.
+    expect(bitsPerSecond).toBeLessThanOrEqual(1.5 * limits.ingressRate);
+    expect(bitsPerSecond).toBeGreaterThan(0);
+
+    expect((await run('DEL')).code).toBe(0);
+    expect(await readIptablesSave(netns.host, { table: 'nat' })).not.toContain('10.60.0.2');
+    expect((await readLinks(netns.host)).filter((link) => link.linkinfo?.info_kind === 'ifb')).toEqual([]);
+    expect(leases(netns)).toEqual([]);
+  });
+
+  it('replaces the default network with the default-network annotation', async () => {
+    const { netns, run } = await setup({ 'v1.multus-cni.io/default-network': 'web/bridge-net', 'k8s.v1.cni.cncf.io/networks': 'macvlan-net' });
+    const { code, out } = await run('ADD');
+    expect(out.msg).toBeUndefined();
+    expect(code).toBe(0);
+    expect(await readAddressList(netns.container, 'eth0', 4)).toEqual(['10.30.0.2/24']);
+    expect(await readAddressList(netns.container, 'net1', 4)).toEqual(['10.20.0.2/24']);
+    expect(out).toMatchObject({ ips: [{ address: '10.30.0.2/24' }] });
+    expect(leases(netns).filter((lease) => lease.includes('10.10.0.'))).toEqual([]);
+    expect((await run('DEL')).code).toBe(0);
+    expect(await containerLinks(netns)).toEqual([]);
+  });
+
+  it('adds defaultNetworks to every pod except those of systemNamespaces', async () => {
+    const { netns, server, run } = await setup({});
+    server.addNad('kube-system', 'monitoring', JSON.stringify({ cniVersion: '1.0.0', type: 'bridge', bridge: 'br-mon', ipam: { type: 'host-local', subnet: '10.70.0.0/24', dataDir: join(netns.dir, 'ipam') } }));
+    server.addPod('kube-system', 'coredns', {});
+    const extra = { defaultNetworks: ['monitoring'], systemNamespaces: ['kube-system'] };
+    expect((await run('ADD', extra)).code).toBe(0);
+    expect(await containerLinks(netns)).toEqual(['eth0', 'net1']);
+    expect(await readAddressList(netns.container, 'net1', 4)).toEqual(['10.70.0.2/24']);
+    expect((await run('DEL', extra)).code).toBe(0);
+    expect(await containerLinks(netns)).toEqual([]);
+    // A system pod: the default network only.
+    const system = await run('ADD', extra, 'kube-system/coredns');
+    expect(system.out.msg).toBeUndefined();
+    expect(await containerLinks(netns)).toEqual(['eth0']);
+    expect((await run('DEL', extra, 'kube-system/coredns')).code).toBe(0);
+    expect(leases(netns)).toEqual([]);
+  });
+
+  it('refuses another namespace\'s NAD under namespaceIsolation, before attaching anything', async () => {
+    const { netns, server, run } = await setup({ 'k8s.v1.cni.cncf.io/networks': 'macvlan-net,other/foreign' });
+    server.addNad('other', 'foreign', JSON.stringify({ cniVersion: '1.0.0', type: 'bridge', bridge: 'br-foreign', ipam: { type: 'host-local', subnet: '10.80.0.0/24', dataDir: join(netns.dir, 'ipam') } }));
+    const { code, out } = await run('ADD', { namespaceIsolation: true });
+    expect(code).toBe(1);
+    expect(out).toMatchObject({ code: 7, msg: expect.stringContaining('may not use network "other/foreign": namespaceIsolation') });
+    expect(await containerLinks(netns)).toEqual([]);
+    expect(leases(netns)).toEqual([]);
+    // As a global namespace it is allowed.
+    expect((await run('ADD', { namespaceIsolation: true, globalNamespaces: 'default,other' })).code).toBe(0);
+    expect(await containerLinks(netns)).toEqual(['eth0', 'net1', 'net2']);
+    expect((await run('DEL', { namespaceIsolation: true, globalNamespaces: 'default,other' })).code).toBe(0);
+  });
+
+  it('waits for the readiness indicator file: ADD fails with 11 and STATUS with 50 until it exists', async () => {
+    const { netns, run } = await setup({ 'k8s.v1.cni.cncf.io/networks': 'macvlan-net' }, { readinessTimeoutMs: 300 });
+    const file = join(netns.dir, 'ready');
+    const extra = { readinessindicatorfile: file };
+    const waiting = await run('ADD', extra);
+    expect(waiting.code).toBe(1);
+    expect(waiting.out).toMatchObject({ code: 11, msg: expect.stringContaining(`readiness indicator file "${file}" does not exist`) });
+    expect(await containerLinks(netns)).toEqual([]);
+    // STATUS exists from CNI 1.1.0.
+    expect((await run('STATUS', { ...extra, cniVersion: '1.1.0' })).out).toMatchObject({ code: 50 });
+    writeFileSync(file, '');
+    expect((await run('STATUS', { ...extra, cniVersion: '1.1.0' })).code).toBe(0);
+    expect((await run('ADD', extra)).code).toBe(0);
+    expect(await containerLinks(netns)).toEqual(['eth0', 'net1']);
+    expect((await run('DEL', extra)).code).toBe(0);
   });
 });

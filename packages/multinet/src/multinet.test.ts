@@ -173,6 +173,40 @@ describe('multinet with fake delegates', () => {
     expect((await run(options, 'ADD', conf)).code).toBe(0);
     expect(calls[1]?.conf.runtimeConfig).toEqual({ ips: ['10.9.0.7/24'], mac: '02:aa:bb:cc:dd:ee' });
     expect(calls[1]?.conf.args).toEqual({ cni: { foo: 'bar' } });
+    // Also as legacy CNI_ARGS, as Multus passes them (what host-local and static read), to that attachment only.
+    expect(calls[1]?.args).toBe('IgnoreUnknown=1;K8S_POD_NAMESPACE=web;K8S_POD_NAME=pod-a;K8S_POD_UID=uid-1;MAC=02:aa:bb:cc:dd:ee;IP=10.9.0.7/24');
+    expect(calls[0]?.args).not.toContain('IP=');
+  });
+
+  it('joins several ips with commas in IP=, replacing a runtime IP= for that attachment only, and keeps them for DEL', async () => {
+    pods.set('web/pod-a', pod('web', 'pod-a', {
+      'k8s.v1.cni.cncf.io/networks': JSON.stringify([{ name: 'static-ips', ips: ['10.9.0.7/24', 'fd00::7/64'] }]),
+    }));
+    const env = { CNI_ARGS: 'K8S_POD_NAMESPACE=web;K8S_POD_NAME=pod-a;IP=10.0.0.99' };
+    expect((await run(options, 'ADD', conf, env)).code).toBe(0);
+    expect(calls[0]?.args).toBe('IgnoreUnknown=1;K8S_POD_NAMESPACE=web;K8S_POD_NAME=pod-a;IP=10.0.0.99');
+    expect(calls[1]?.args).toBe('IgnoreUnknown=1;K8S_POD_NAMESPACE=web;K8S_POD_NAME=pod-a;IP=10.9.0.7/24,fd00::7/64');
+    calls.length = 0;
+    expect((await run(options, 'DEL', conf, env)).code).toBe(0);
+    expect(calls.find((c) => c.ifName === 'net1')?.args).toContain('IP=10.9.0.7/24,fd00::7/64');
+  });
+
+  it('writes its own log lines by logLevel, as Multus levels them, and refuses an unknown level', async () => {
+    pods.set('web/pod-a', pod('web', 'pod-a', { 'k8s.v1.cni.cncf.io/networks': 'macvlan-a,broken' }));
+    const levelsAt = async (logLevel: string | undefined): Promise<string[]> => {
+      const logFile = join(dir, `log-${logLevel}`);
+      await run(options, 'ADD', { ...conf, logFile, ...(logLevel ? { logLevel } : {}) });
+      const lines = readFileSync(logFile, 'utf8').split('\n').filter((line) => line.includes('"level":'));
+      return [...new Set(lines.map((line) => /"level":"(\w+)"/.exec(line)?.[1]))] as string[];
+    };
+    expect(await levelsAt('error')).toEqual(['error']);
+    expect((await levelsAt('verbose')).sort()).toEqual(['error', 'verbose']);
+    expect((await levelsAt('Debug')).sort()).toEqual(['debug', 'error', 'verbose']);
+    expect((await levelsAt(undefined)).sort()).toEqual(['debug', 'error', 'verbose']);
+    expect(await levelsAt('panic')).toEqual([]);
+    const { code, out } = await run(options, 'ADD', { ...conf, logLevel: 'loud' });
+    expect(code).toBe(1);
+    expect(out).toMatchObject({ code: 7, msg: 'invalid multinet configuration: "logLevel" is "loud", not one of panic, error, verbose, debug' });
   });
 
   it('refuses a request for a capability no plugin of the network declares, before attaching anything', async () => {
@@ -442,5 +476,42 @@ describe('multinet with fake delegates', () => {
     expect((await run({ exec: fakeExec(calls) }, 'ADD', inline)).code).toBe(0);
     expect(calls.map((c) => `${c.type} ${c.ifName}`)).toEqual(['bridge eth0', 'macvlan net1']);
     expect(calls[0]?.conf.runtimeConfig).toBeUndefined();
+  });
+
+  it('a NAD file that cannot be read fails only the pods that select its NADs, naming the file and line', async () => {
+    const nadDir = join(dir, 'nads');
+    mkdirSync(nadDir);
+    writeFileSync(join(nadDir, 'good.yaml'), [
+      'apiVersion: k8s.cni.cncf.io/v1',
+      'kind: NetworkAttachmentDefinition',
+      'metadata:',
+      '  name: side',
+      '  namespace: web',
+      'spec:',
+      "  config: '{",
+      '      "cniVersion": "1.0.0",',
+      '      "type": "macvlan"',
+      "}'",
+      '',
+    ].join('\n'));
+    writeFileSync(join(nadDir, 'bad.yaml'), 'apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata:\n  name: bad\n  namespace: web\nspec:\n  config: \'{"type": "macvlan"\n  other: [\n');
+    const inline = (networks: string) => ({
+      cniVersion: '1.0.0',
+      name: 'multinet',
+      type: 'multinet',
+      cniDir: join(dir, 'cache'),
+      nadDir,
+      delegates: [{ cniVersion: '1.0.0', name: 'pods', type: 'bridge' }],
+      runtimeConfig: { 'io.kubernetes.cri.pod-annotations': { 'k8s.v1.cni.cncf.io/networks': networks } },
+    });
+    expect((await run({ exec: fakeExec(calls) }, 'ADD', inline('side'))).code).toBe(0);
+    expect(calls.map((c) => `${c.type} ${c.ifName}`)).toEqual(['bridge eth0', 'macvlan net1']);
+    expect((await run({ exec: fakeExec(calls) }, 'DEL', inline('side'))).code).toBe(0);
+    calls.length = 0;
+    const { code, out } = await run({ exec: fakeExec(calls) }, 'ADD', inline('side,bad'));
+    expect(code).toBe(1);
+    expect(out.code).toBe(7);
+    expect(out.msg).toMatch(new RegExp(`NetworkAttachmentDefinition "web/bad" cannot be read: ${join(nadDir, 'bad.yaml')}:\\d+: \\S`));
+    expect(calls).toEqual([]);
   });
 });

@@ -30,7 +30,7 @@ import {
   type AttachmentRecord,
   type CachedAttachment,
 } from './cache.ts';
-import { parseMultinetConf, type MultinetConf } from './conf.ts';
+import { LOG_LEVELS, parseMultinetConf, type LogLevel, type MultinetConf } from './conf.ts';
 import { readDeviceInfo } from './device/device-info.ts';
 import { DeviceAllocator, RESOURCE_NAME_ANNOTATION, withDeviceId, type DeviceSourceOptions } from './device/resources.ts';
 import { errorText, MultinetError } from './errors.ts';
@@ -68,6 +68,8 @@ interface Planned {
   selection: NetworkSelection | undefined;
   /** The device-plugin device's information, for network-status. */
   deviceInfo?: Record<string, unknown> | undefined;
+  /** CNI_ARGS pairs of this attachment alone, after the request's. */
+  extraArgs: [string, string][];
 }
 
 interface PodRef {
@@ -84,6 +86,17 @@ function selectionCapabilities(selection: NetworkSelection): Record<string, unkn
   if (selection.portMappings) args.portMappings = selection.portMappings;
   if (selection.bandwidth) args.bandwidth = selection.bandwidth;
   if (selection.infinibandGuid) args.infinibandGUID = selection.infinibandGuid;
+  return args;
+}
+
+/**
+ * The legacy CNI_ARGS of a selection, as Multus passes them besides runtimeConfig: `MAC=` and
+ * `IP=` (comma-joined, as given), which host-local, static and third-party IPAMs read.
+ */
+function selectionArgs(selection: NetworkSelection): [string, string][] {
+  const args: [string, string][] = [];
+  if (selection.mac) args.push(['MAC', selection.mac]);
+  if (selection.ips && selection.ips.length > 0) args.push(['IP', selection.ips.join(',')]);
   return args;
 }
 
@@ -169,8 +182,10 @@ class Session<P> {
     (this.#kube as { close?: () => void } | undefined | null)?.close?.();
   }
 
-  log(message: string, fields?: Record<string, unknown>): void {
-    this.request.log.debug(message, fields);
+  /** A line of multinet's own log, written when `logLevel` is at least `level`. */
+  log(level: Exclude<LogLevel, 'panic'>, message: string, fields?: Record<string, unknown>): void {
+    if (LOG_LEVELS.indexOf(level) > LOG_LEVELS.indexOf(this.conf.logLevel)) return;
+    this.request.log.debug(message, { level, ...fields });
   }
 
   /** A network by reference (clusterNetwork, defaultNetworks): a path, a NAD, or a configuration name. */
@@ -253,22 +268,22 @@ class Session<P> {
     if (override !== undefined && override.trim() !== '') {
       const selection = parseDefaultNetworkAnnotation(override, conf.multinetNamespace);
       this.checkIsolation(pod.ref, selection);
-      planned.push({ network: `${selection.namespace}/${selection.name}`, list: await this.resolveSelection(selection), capabilityArgs: runtimeArgs, isDefault: true, selection: undefined });
+      planned.push({ network: `${selection.namespace}/${selection.name}`, list: await this.resolveSelection(selection), capabilityArgs: runtimeArgs, isDefault: true, selection: undefined, extraArgs: [] });
     } else if (conf.clusterNetwork !== undefined) {
       const { network, list } = await this.resolveReference(conf.clusterNetwork);
-      planned.push({ network, list, capabilityArgs: runtimeArgs, isDefault: true, selection: undefined });
+      planned.push({ network, list, capabilityArgs: runtimeArgs, isDefault: true, selection: undefined, extraArgs: [] });
     } else {
       const first = conf.delegates[0] as NetworkConfigList;
-      planned.push({ network: first.name, list: first, capabilityArgs: runtimeArgs, isDefault: true, selection: undefined });
+      planned.push({ network: first.name, list: first, capabilityArgs: runtimeArgs, isDefault: true, selection: undefined, extraArgs: [] });
     }
 
     if (!pod.ref || !conf.systemNamespaces.includes(pod.ref.namespace)) {
       if (conf.clusterNetwork === undefined) {
-        for (const list of conf.delegates.slice(1)) planned.push({ network: list.name, list, capabilityArgs: {}, isDefault: false, selection: undefined });
+        for (const list of conf.delegates.slice(1)) planned.push({ network: list.name, list, capabilityArgs: {}, isDefault: false, selection: undefined, extraArgs: [] });
       }
       for (const reference of conf.defaultNetworks) {
         const { network, list } = await this.resolveReference(reference);
-        planned.push({ network, list, capabilityArgs: {}, isDefault: false, selection: undefined });
+        planned.push({ network, list, capabilityArgs: {}, isDefault: false, selection: undefined, extraArgs: [] });
       }
     }
 
@@ -299,7 +314,7 @@ class Session<P> {
         Object.assign(capabilityArgs, withDevice.capabilityArgs);
         deviceInfo = readDeviceInfo(resourceName, deviceId, this.options.devices?.deviceInfoDir);
       }
-      planned.push({ network: label, list, capabilityArgs, isDefault: false, selection, deviceInfo });
+      planned.push({ network: label, list, capabilityArgs, isDefault: false, selection, deviceInfo, extraArgs: selectionArgs(selection) });
     }
 
     // Interface names: the runtime's for the default network, then explicit or net<position>.
@@ -343,7 +358,7 @@ class Session<P> {
     for (const attachment of [...attachments].reverse()) {
       try {
         await this.cni.delNetworkList(confListFromBytes(attachment.config), this.runtime(attachment, netns, containerId));
-        this.log('deleted attachment', { network: attachment.network, ifName: attachment.ifName });
+        this.log('verbose', 'deleted attachment', { network: attachment.network, ifName: attachment.ifName });
       } catch (error) {
         failures.push(`network "${attachment.network}" (${attachment.ifName}): ${errorText(error)}`);
       }
@@ -365,11 +380,15 @@ class Session<P> {
 }
 
 function toCached(entry: Planned, args: [string, string][]): CachedAttachment {
+  // The attachment's own pairs replace the runtime's of the same key (an IP= meant for the default network).
+  const own = entry.extraArgs;
+  const base = args.filter(([key]) => !own.some(([mine]) => mine === key));
   return {
     network: entry.network,
     ifName: entry.ifName,
     config: Buffer.from(entry.list.bytes).toString('utf8'),
-    args,
+    // IgnoreUnknown first when the attachment's own pairs make the list non-empty.
+    args: own.length === 0 ? args : base.length === 0 ? [['IgnoreUnknown', '1'], ...own] : [...base, ...own],
     capabilityArgs: entry.capabilityArgs,
     isDefault: entry.isDefault,
   };
@@ -401,12 +420,13 @@ async function add<P>(session: Session<P>): Promise<Result> {
   };
   // Written before the first delegate runs, so a crash mid-ADD still leaves DEL everything to undo.
   writeAttachmentCache(conf.cniDir, record);
-  session.log('planned attachments', { attachments: attachments.map((a) => `${a.network}@${a.ifName}`) });
+  session.log('debug', 'planned attachments', { attachments: attachments.map((a) => `${a.network}@${a.ifName}`) });
 
   const rollback = async (upTo: number, cause: string): Promise<never> => {
+    session.log('error', 'ADD failed, rolling back', { cause });
     const failures = await session.deleteAll(attachments.slice(0, upTo + 1), request.netns);
     if (failures.length === 0) deleteAttachmentCache(conf.cniDir, request.containerId);
-    else session.log('rollback left attachments behind; the cache stays for DEL', { failures });
+    else session.log('error', 'rollback left attachments behind; the cache stays for DEL', { failures });
     throw new MultinetError(failures.length === 0 ? cause : `${cause}; rollback failed: ${failures.join('; ')}`);
   };
 
@@ -414,7 +434,7 @@ async function add<P>(session: Session<P>): Promise<Result> {
   for (const [index, entry] of planned.entries()) {
     try {
       results.push(await session.cni.addNetworkList(entry.list, session.runtime(attachments[index] as CachedAttachment, request.netns)));
-      session.log('added attachment', { network: entry.network, ifName: entry.ifName });
+      session.log('verbose', 'added attachment', { network: entry.network, ifName: entry.ifName });
     } catch (error) {
       const cause = `failed to add network "${entry.network}" as "${entry.ifName}": ${errorText(error)}`;
       await rollback(index, cause).catch((wrapped: unknown) => {
@@ -510,11 +530,11 @@ async function fromApi<P>(session: Session<P>): Promise<CachedAttachment[]> {
   if (!session.request.args.K8S_POD_NAME || !(await session.kube().catch(() => undefined))) return [];
   try {
     const planned = await session.plan(await session.pod());
-    session.log('no cache: attachments planned again from the pod', { attachments: planned.length });
+    session.log('debug', 'no cache: attachments planned again from the pod', { attachments: planned.length });
     const args = argPairs(session.request.argsString);
     return planned.map((entry) => toCached(entry, args));
   } catch (error) {
-    session.log('no cache and the pod cannot be read: nothing to delete', { reason: errorText(error) });
+    session.log('verbose', 'no cache and the pod cannot be read: nothing to delete', { reason: errorText(error) });
     return [];
   }
 }
@@ -527,7 +547,7 @@ async function del<P>(session: Session<P>): Promise<void> {
     attachments = read.record.attachments;
   } else {
     // DEL never depends on the API server or on an intact record: libcni's cache has every attachment that was added.
-    if (read.state === 'corrupt') session.log('attachment cache unreadable, using the result cache', { reason: read.reason });
+    if (read.state === 'corrupt') session.log('error', 'attachment cache unreadable, using the result cache', { reason: read.reason });
     attachments = fromResultCache(session);
     if (attachments.length === 0) attachments = await fromApi(session);
   }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { loadNadDirectory, parseNadManifests } from './manifests.ts';
+import { loadNadDirectory, nadDirectorySource, parseNadManifests } from './manifests.ts';
 import { loadNetworkByPathOrName, NAD_ANNOTATIONS_KEY, resolveNadConfig, type NetworkAttachmentDefinition } from './nad.ts';
 
 const dirs: string[] = [];
@@ -26,6 +26,24 @@ spec:
              "ipam": { "type": "static", "addresses": [ { "address": "10.10.10.2/24", "gateway": "10.10.10.1" } ] } }'
 `;
 
+// As the Multus quick-start and vendor docs print a NAD: the closing }' at the start of its line.
+const multusExample = `apiVersion: "k8s.cni.cncf.io/v1"
+kind: NetworkAttachmentDefinition
+metadata:
+  name: macvlan-conf
+spec:
+  config: '{
+      "cniVersion": "0.3.0",
+      "type": "macvlan",
+      "master": "eth0",
+      "mode": "bridge",
+      "ipam": {
+        "type": "host-local",
+        "subnet": "192.168.1.0/24"
+      }
+}'
+`;
+
 const nad = (config: string | undefined, extra: Partial<NetworkAttachmentDefinition['metadata']> = {}): NetworkAttachmentDefinition => ({
   apiVersion: 'k8s.cni.cncf.io/v1',
   kind: 'NetworkAttachmentDefinition',
@@ -34,8 +52,8 @@ const nad = (config: string | undefined, extra: Partial<NetworkAttachmentDefinit
 });
 
 describe('manifests', () => {
-  it('reads the users\' ipvlan example as written', () => {
-    const [found] = parseNadManifests(ipvlanExample);
+  it('reads the users\' ipvlan example as written', async () => {
+    const [found] = await parseNadManifests(ipvlanExample);
     expect(found?.metadata.name).toBe('ipvlan0');
     const list = resolveNadConfig(found!, { confDir: '/nonexistent', cniVersion: '1.0.0' });
     expect(list.name).toBe('ipvlan0');
@@ -44,29 +62,80 @@ describe('manifests', () => {
     expect(list.plugins[0]?.network.ipam).toEqual({ type: 'static', addresses: [{ address: '10.10.10.2/24', gateway: '10.10.10.1' }] });
   });
 
-  it('reads several documents, lists and JSON, skipping other kinds', () => {
+  it('reads several documents, lists and JSON, skipping other kinds', async () => {
     const text = `${ipvlanExample}---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\n---\nkind: List\nitems:\n  - kind: NetworkAttachmentDefinition\n    metadata: {name: b, namespace: x}\n`;
-    expect(parseNadManifests(text).map((n) => n.metadata.name)).toEqual(['ipvlan0', 'b']);
-    expect(parseNadManifests(JSON.stringify([{ metadata: { name: 'j' } }])).map((n) => n.metadata.name)).toEqual(['j']);
+    expect((await parseNadManifests(text)).map((n) => n.metadata.name)).toEqual(['ipvlan0', 'b']);
+    expect((await parseNadManifests(JSON.stringify([{ metadata: { name: 'j' } }]))).map((n) => n.metadata.name)).toEqual(['j']);
   });
 
-  it('names the file and the problem of a bad manifest', () => {
-    expect(() => parseNadManifests('kind: NetworkAttachmentDefinition\nmetadata: {}\n', 'a.yaml')).toThrow(
+  it('reads spec.config as the Multus docs print it: a multi-line quoted string closed at the start of a line', async () => {
+    const [found] = await parseNadManifests(multusExample, 'macvlan.yaml');
+    expect(found?.metadata.name).toBe('macvlan-conf');
+    const list = resolveNadConfig(found!, { confDir: '/nonexistent', cniVersion: '1.0.0' });
+    expect(list.plugins[0]?.network).toMatchObject({ type: 'macvlan', master: 'eth0', mode: 'bridge', ipam: { type: 'host-local', subnet: '192.168.1.0/24' } });
+  });
+
+  it('names the file, the line and the problem of a bad manifest', async () => {
+    await expect(parseNadManifests('kind: NetworkAttachmentDefinition\nmetadata: {}\n', 'a.yaml')).rejects.toThrow(
       'invalid NetworkAttachmentDefinition in a.yaml: metadata.name is missing',
     );
-    expect(() => parseNadManifests('metadata: {name: a}\nspec: {config: 5}\n', 'b.yaml')).toThrow('spec.config must be a string');
-    expect(() => parseNadManifests('a: [', 'c.yaml')).toThrow('cannot parse c.yaml');
+    await expect(parseNadManifests('metadata: {name: a}\nspec: {config: 5}\n', 'b.yaml')).rejects.toThrow('spec.config must be a string');
+    await expect(parseNadManifests('kind: NetworkAttachmentDefinition\nmetadata:\n  name: a\nspec:\n  config: [\n', 'c.yaml')).rejects.toThrow(/^cannot parse c\.yaml:\d+: /);
+    await expect(parseNadManifests('{"metadata": {"name": "x"}', 'd.json')).rejects.toThrow(/^cannot parse d\.json:1: /);
   });
 
-  it('loads a folder, namespace defaulted, later files winning', () => {
+  it('loads a folder, namespace defaulted, later files winning', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, '10-a.yaml'), ipvlanExample);
     writeFileSync(join(dir, '20-b.json'), JSON.stringify({ kind: 'NetworkAttachmentDefinition', metadata: { name: 'ipvlan0' }, spec: { config: '{"type":"x"}' } }));
     writeFileSync(join(dir, 'README.md'), 'not a manifest');
-    const nads = loadNadDirectory(dir);
+    const { nads, broken } = await loadNadDirectory(dir);
     expect([...nads.keys()]).toEqual(['default/ipvlan0']);
     expect(nads.get('default/ipvlan0')?.spec?.config).toBe('{"type":"x"}');
-    expect(loadNadDirectory(join(dir, 'missing')).size).toBe(0);
+    expect(broken).toEqual([]);
+    expect((await loadNadDirectory(join(dir, 'missing'))).nads.size).toBe(0);
+  });
+
+  it('a broken file costs only its own NADs, and selecting one names the file and line', async () => {
+    const dir = tempDir();
+    // A CRD and a Pod beside the NADs, as a folder of kubectl manifests may hold them.
+    writeFileSync(join(dir, '00-crd.yaml'), readFileSync(new URL('../manifests/network-attachment-definition-crd.yaml', import.meta.url), 'utf8'));
+    writeFileSync(join(dir, '10-good.yaml'), `${multusExample}---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers: []\n`);
+    // Second document broken (a tab where YAML wants spaces, then an unclosed flow map); the first still counts.
+    writeFileSync(
+      join(dir, '20-mixed.yaml'),
+      'apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata:\n  name: fine\n  namespace: other\nspec:\n  config: \'{"cniVersion": "1.0.0", "type": "dummy"}\'\n---\napiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata:\n  name: broken\n  namespace: other\nspec:\n  config: {"type": "dummy"\n',
+    );
+    writeFileSync(join(dir, '30-nameless.yaml'), ': : :\n\t- [\n');
+    const { nads, broken } = await loadNadDirectory(dir);
+    expect([...nads.keys()].sort()).toEqual(['default/macvlan-conf', 'other/fine']);
+    expect(broken.map((entry) => [entry.file, entry.names])).toEqual([
+      [join(dir, '20-mixed.yaml'), [{ namespace: 'other', name: 'broken' }]],
+      [join(dir, '30-nameless.yaml'), []],
+    ]);
+    expect(broken[0]?.line).toBeGreaterThanOrEqual(9);
+
+    const source = nadDirectorySource(dir);
+    expect((await source.getNad('default', 'macvlan-conf'))?.metadata.name).toBe('macvlan-conf');
+    expect((await source.getNad('other', 'fine'))?.metadata.name).toBe('fine');
+    await expect(source.getNad('other', 'broken')).rejects.toThrow(
+      new RegExp(`NetworkAttachmentDefinition "other/broken" cannot be read: ${join(dir, '20-mixed.yaml')}:\\d+: `),
+    );
+    // A NAD that is nowhere: the files that could not be read are named, in case it was in one of them.
+    await expect(source.getNad('default', 'absent')).rejects.toThrow(`${join(dir, '30-nameless.yaml')}:`);
+  });
+
+  it('the last file naming a NAD wins, readable or not', async () => {
+    const dir = tempDir();
+    const good = (name: string) => `kind: NetworkAttachmentDefinition\nmetadata:\n  name: ${name}\nspec:\n  config: '{"cniVersion": "1.0.0", "type": "dummy"}'\n`;
+    const bad = (name: string) => `kind: NetworkAttachmentDefinition\nmetadata:\n  name: ${name}\nspec:\n  config: {"type": "dummy"\n`;
+    writeFileSync(join(dir, '10.yaml'), `${good('fixed')}---\n${bad('regressed')}`);
+    writeFileSync(join(dir, '20.yaml'), bad('fixed'));
+    writeFileSync(join(dir, '05.yaml'), good('regressed'));
+    writeFileSync(join(dir, '30.yaml'), good('fixed'));
+    const source = nadDirectorySource(dir);
+    expect((await source.getNad('default', 'fixed'))?.metadata.name).toBe('fixed');
+    await expect(source.getNad('default', 'regressed')).rejects.toThrow(`NetworkAttachmentDefinition "default/regressed" cannot be read: ${join(dir, '10.yaml')}:`);
   });
 
   it('ships the CRD manifest the spec defines', () => {
