@@ -9,6 +9,8 @@ commands:
                            every plugin a link to one executable
   version                  the bundle's version and the Node runtime it carries
   list                     the plugins it ships
+  daemon [flags]           run the resident daemon: plugins hand it their requests (docs/resident.md)
+  daemon status            what a running daemon is doing
 `;
 
 /**
@@ -39,6 +41,10 @@ export async function runTool(args: readonly string[]): Promise<number> {
         const about = readAbout(payload);
         process.stdout.write(`cni-bundle ${about.version} (node ${about.node}, payload ${about.id})\n`);
         return 0;
+      }
+      case 'daemon': {
+        const { runDaemonCommand } = await import('../daemon/cli.ts');
+        return (process.exitCode = await runDaemonCommand(payload, rest));
       }
       case 'list':
         process.stdout.write(`${readAbout(payload).plugins.join('\n')}\n`);
