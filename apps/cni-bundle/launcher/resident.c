@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -254,13 +255,19 @@ int resident_forward(const char *payload_id, const char *name, char **env) {
 
   char cwd[4096];
   if (getcwd(cwd, sizeof cwd) == NULL) cwd[0] = '\0';
+  // The network namespace the plugin would run in: its "host". The daemon serves only callers in
+  // its own (a runtime that runs plugins inside another namespace, `ip netns exec`, rootless
+  // podman, gets the exec path).
+  char netns[64] = "";
+  struct stat ns;
+  if (stat("/proc/self/ns/net", &ns) == 0) snprintf(netns, sizeof netns, "%lu:%lu", (unsigned long)ns.st_dev, (unsigned long)ns.st_ino);
   struct buf envs = {0};
   for (char **e = env; *e != NULL; e++) {
     if (buf_put(&envs, *e, strlen(*e) + 1) != 0) goto local;
   }
   if (buf_put(&frame, "CNB1", 4) || buf_u32(&frame, 0) ||
       buf_field(&frame, payload_id, strlen(payload_id)) || buf_field(&frame, name, strlen(name)) ||
-      buf_field(&frame, cwd, strlen(cwd)) || buf_field(&frame, envs.data, envs.len) ||
+      buf_field(&frame, cwd, strlen(cwd)) || buf_field(&frame, netns, strlen(netns)) || buf_field(&frame, envs.data, envs.len) ||
       buf_field(&frame, in.data, in.len)) {
     free(envs.data);
     goto local;

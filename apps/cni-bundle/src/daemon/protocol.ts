@@ -3,8 +3,9 @@
 // socket. Little-endian, length-prefixed, no JSON: the launcher is C and must parse nothing but
 // lengths. docs/resident.md describes the exchange:
 //
-//   launcher → daemon  request  "CNB1" u32 bodyLength, body = 5 fields (u32 length + bytes):
-//                               payload id, plugin name, working folder, environment
+//   launcher → daemon  request  "CNB1" u32 bodyLength, body = 6 fields (u32 length + bytes):
+//                               payload id, plugin name, working folder, network namespace
+//                               ("dev:inode" of /proc/self/ns/net), environment
 //                               (NUL-terminated KEY=VALUE entries), stdin
 //   daemon → launcher  reply    "CNB1" u8 type u32 number, field one, field two
 //                               'A' accepted (number: ms to wait for the result at most)
@@ -26,14 +27,17 @@ export const MAX_ENV = 4 * 1024 * 1024;
 export const MAX_PAYLOAD_ID = 256;
 export const MAX_NAME = 256;
 export const MAX_CWD = 4096;
+export const MAX_NETNS = 64;
 /** The largest body a request may announce. */
-export const MAX_BODY = 5 * 4 + MAX_PAYLOAD_ID + MAX_NAME + MAX_CWD + MAX_ENV + MAX_STDIN;
+export const MAX_BODY = 6 * 4 + MAX_PAYLOAD_ID + MAX_NAME + MAX_CWD + MAX_NETNS + MAX_ENV + MAX_STDIN;
 
 /** A request as the launcher sent it. */
 export interface ResidentRequest {
   payloadId: string;
   name: string;
   cwd: string;
+  /** The caller's network namespace, `dev:inode`; empty when it could not tell. */
+  netns: string;
   env: Record<string, string>;
   stdin: Buffer;
 }
@@ -107,11 +111,12 @@ export function decodeRequestBody(body: Buffer): ResidentRequest {
   const payloadId = text('payload id', MAX_PAYLOAD_ID);
   const name = text('plugin name', MAX_NAME);
   const cwd = text('working folder', MAX_CWD);
+  const netns = text('network namespace', MAX_NETNS);
   const env = decodeEnv(field('environment', MAX_ENV));
   const stdin = Buffer.from(field('stdin', MAX_STDIN));
   if (at !== body.length) throw new FrameError(`${body.length - at} bytes after the last field`);
   if (!/^[A-Za-z0-9._-]+$/.test(payloadId)) throw new FrameError(`payload id ${JSON.stringify(payloadId)} is not one`);
-  return { payloadId, name, cwd, env, stdin };
+  return { payloadId, name, cwd, netns, env, stdin };
 }
 
 /** The environment as an exec'd runtime sees it: the first of duplicate names wins (getenv), NODE_* dropped. */
@@ -141,7 +146,7 @@ export function encodeRequest(request: ResidentRequest): Buffer {
       .join(''),
     'utf8',
   );
-  const fields = [Buffer.from(request.payloadId), Buffer.from(request.name), Buffer.from(request.cwd), envBytes, request.stdin];
+  const fields = [Buffer.from(request.payloadId), Buffer.from(request.name), Buffer.from(request.cwd), Buffer.from(request.netns), envBytes, request.stdin];
   const parts: Buffer[] = [MAGIC, u32(fields.reduce((sum, f) => sum + 4 + f.length, 0))];
   for (const field of fields) parts.push(u32(field.length), field);
   return Buffer.concat(parts);

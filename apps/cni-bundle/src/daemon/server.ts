@@ -77,6 +77,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const served = new Set(options.plugins);
   let draining = false;
   const connections = new Set<Socket>();
+  // A plugin's "host" is the namespace it runs in: the daemon serves callers in its own only.
+  const own = statSync('/proc/self/ns/net');
+  const ownNetns = `${own.dev}:${own.ino}`;
 
   const server: Server = createServer({ pauseOnConnect: true, allowHalfOpen: false }, (socket) => {
     // Who is calling, before a byte is read: root, or the daemon's own user.
@@ -130,6 +133,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         request = frame.request;
         const verb = request.env['CNI_COMMAND'] ?? '';
         if (request.payloadId !== options.payloadId) return refuse(`the daemon runs payload ${options.payloadId}, not ${request.payloadId}`, verb);
+        if (request.netns !== ownNetns) return refuse(`the caller runs in another network namespace (${request.netns || 'unknown'}) than the daemon (${ownNetns})`, verb);
         if (!served.has(request.name)) return refuse(`no plugin named "${request.name}" in payload ${options.payloadId}`, verb);
         if (draining) return refuse('the daemon is draining', verb);
         if (!pool.ready) return refuse('no worker is ready yet', verb);
