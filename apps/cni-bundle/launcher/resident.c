@@ -23,8 +23,9 @@
 #include "resident.h"
 
 #define MAX_STDIN (10u * 1024u * 1024u)
-// The daemon's first answer (accepted, or refused) comes as soon as it read the request.
-#define ACK_TIMEOUT_MS 2000
+// The daemon's first answer (accepted, or refused) comes as soon as it read the request; a daemon
+// that has not answered by then is hung, or starved of CPU: either way the exec path is better.
+#define ACK_TIMEOUT_MS 5000
 // Sending the request: a daemon that stops reading for this long is not serving.
 #define SEND_TIMEOUT_MS 5000
 // After the daemon's announced deadline (its queue wait plus its run limit): it has hung.

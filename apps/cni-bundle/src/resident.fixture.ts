@@ -34,6 +34,11 @@ export interface ResidentFixture {
   status(): Promise<DaemonStatusJson>;
   /** Run `file` in the fixture's namespace; `mode` says whether the launcher may use the daemon. */
   exec(file: string, env: Record<string, string>, stdin: Uint8Array | string, mode: 'resident' | 'exec', options?: { netns?: string | null }): Promise<Outcome>;
+  /**
+   * Run `file` once per request, all at once, in the fixture's namespace: one helper process
+   * enters it and starts them (not one `ip netns exec` each, which would double the load).
+   */
+  execMany(file: string, requests: { env: Record<string, string>; stdin: string }[], mode: 'resident' | 'exec'): Promise<Outcome[]>;
   /** SIGTERM and wait for the daemon to end (drain). */
   stop(): Promise<number | null>;
 }
@@ -125,6 +130,26 @@ export async function startResident(args: string[] = []): Promise<ResidentFixtur
       const ns = options.netns === undefined ? netns : options.netns;
       const full = { PATH, ...env, CNI_BUNDLE_SOCKET: mode === 'resident' ? socket : '' };
       return runProcess(ns === null ? [file] : ['ip', 'netns', 'exec', ns, file], full, stdin);
+    },
+    async execMany(file, requests, mode) {
+      const script = `
+        const { spawn } = require('node:child_process');
+        const [file, json] = process.argv.slice(1);
+        const requests = JSON.parse(json);
+        Promise.all(requests.map((r) => new Promise((resolve) => {
+          const started = performance.now();
+          const child = spawn(file, [], { env: r.env });
+          let stdout = '', stderr = '';
+          child.stdout.on('data', (c) => (stdout += c));
+          child.stderr.on('data', (c) => (stderr += c));
+          child.stdin.on('error', () => {});
+          child.on('close', (status) => resolve({ status, stdout, stderr, ms: performance.now() - started }));
+          child.stdin.end(r.stdin);
+        }))).then((all) => process.stdout.write(JSON.stringify(all)));`;
+      const full = requests.map((r) => ({ env: { PATH, ...r.env, CNI_BUNDLE_SOCKET: mode === 'resident' ? socket : '' }, stdin: r.stdin }));
+      const out = await runProcess(['ip', 'netns', 'exec', netns, process.execPath, '-e', script, file, JSON.stringify(full)], { PATH }, '');
+      if (out.status !== 0) throw new Error(`execMany: ${out.stderr}`);
+      return JSON.parse(out.stdout) as Outcome[];
     },
     async stop() {
       if (daemon.exitCode === null && daemon.signalCode === null) daemon.kill('SIGTERM');

@@ -151,7 +151,7 @@ export class WorkerPool {
       if (current?.id !== id || current.done) return;
       current.done = true;
       this.#options.log('warn', 'request ran past the limit: worker killed', { pid: slot.pid, plugin: entry.job.name, timeoutMs: this.#options.requestTimeout });
-      slot.child.kill('SIGKILL');
+      killGroup(slot.pid);
       entry.resolve({ kind: 'failed', reason: `the request ran past the daemon's limit of ${this.#options.requestTimeout} ms; its worker (pid ${slot.pid}) was killed` });
     }, this.#options.requestTimeout);
     slot.current = { id, job: entry, timer, done: false, started: Date.now() };
@@ -170,6 +170,9 @@ export class WorkerPool {
       argv0: 'cni-bundle-worker',
       env: { PATH: process.env['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
       cwd: '/',
+      // Its own process group: a worker killed takes the programs its request started with it
+      // (a delegate that hangs), so nothing of a lost request runs on afterwards.
+      detached: true,
     });
     const slot: Slot = { child, pid: child.pid ?? -1, state: 'starting', served: 0, rss: 0, started: Date.now() };
     this.#slots.add(slot);
@@ -223,6 +226,8 @@ export class WorkerPool {
     this.#slots.delete(slot);
     const current = slot.current;
     if (current !== undefined) {
+      // What the lost request started must not finish it behind the launcher's back.
+      killGroup(slot.pid);
       clearTimeout(current.timer);
       if (!current.done) {
         current.done = true;
@@ -236,5 +241,14 @@ export class WorkerPool {
     const pause = this.#startFailures === 0 ? 0 : Math.min(30_000, 100 * 2 ** Math.min(this.#startFailures, 9));
     if (pause === 0) this.#spawn();
     else this.#respawnTimer = setTimeout(() => this.#spawn(), pause);
+  }
+}
+
+/** SIGKILL a worker's process group: the worker and whatever its request started. */
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Gone already.
   }
 }

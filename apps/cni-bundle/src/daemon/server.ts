@@ -100,7 +100,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const reader = new FrameReader();
     let phase: 'frame' | 'go' | 'running' | 'closed' = 'frame';
     let request: ResidentRequest | undefined;
-    const timer = setTimeout(() => socket.destroy(), READ_TIMEOUT_MS);
+    // A request (and its "go") slower than this is refused, never dropped: a launcher that sent
+    // its "go" meanwhile reads the refusal and knows nothing ran.
+    const timer = setTimeout(() => {
+      if (phase === 'frame' || phase === 'go') refuse(`the request and its "go" did not arrive within ${READ_TIMEOUT_MS} ms`);
+    }, READ_TIMEOUT_MS);
     socket.on('error', () => {});
     socket.on('close', () => {
       phase = 'closed';
@@ -113,6 +117,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       clearTimeout(timer);
     };
     socket.on('data', (chunk: Buffer) => {
+      if (phase === 'closed') return;
       if (phase === 'frame') {
         let frame;
         try {

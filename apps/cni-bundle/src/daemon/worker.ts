@@ -51,8 +51,15 @@ export function run(): Promise<number> {
       busy = false;
     });
   });
-  // The daemon going away (its channel closed) ends the worker.
-  process.on('disconnect', () => process.exit(0));
+  // The daemon going away (its channel closed) ends the worker, and what a request of it started
+  // (its process group: the daemon made the worker a group leader).
+  process.on('disconnect', () => {
+    try {
+      process.kill(-process.pid, 'SIGKILL');
+    } catch {
+      process.exit(0);
+    }
+  });
 
   async function serve(job: WorkerJob): Promise<void> {
     setEnvironment(job.env);
