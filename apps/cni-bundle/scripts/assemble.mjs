@@ -107,6 +107,9 @@ function assemble() {
   const scripts = ['main.cjs', 'tool.cjs', 'worker.cjs', ...plugins.map((name) => `plugins/${name}.cjs`)].map((file) => join(payload, file));
   for (const file of scripts) writeFileSync(file, lazyBuiltins(readFileSync(file, 'utf8')));
 
+  // The resident daemon's systemd units (`cni-bundle install --resident` fills in the folder).
+  cpSync(join(app, 'deploy', 'systemd'), join(payload, 'systemd'), { recursive: true });
+
   const nodeDir = nodeRuntime();
   copyFileSync(join(nodeDir, 'node'), join(payload, 'node'));
   chmodSync(join(payload, 'node'), 0o755);

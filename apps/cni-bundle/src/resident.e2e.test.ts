@@ -3,7 +3,7 @@
 // kernel state through the daemon as through the exec path, and every case where the daemon cannot
 // take a request ends in the exec path, quickly. One daemon for the whole file (fixture).
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,8 +50,7 @@ describe.skipIf(!isRoot)('resident mode: the bad-request table gives the exec pa
   it('every row: same stdout, stderr and exit status, served by the daemon', async () => {
     const before = await counts();
     for (const row of badRequests) {
-      const resident = await fixture.exec(sampleBin, envOf(row), stdinOf(row), 'resident');
-      const exec = await fixture.exec(sampleBin, envOf(row), stdinOf(row), 'exec');
+      const [resident, exec] = await Promise.all([fixture.exec(sampleBin, envOf(row), stdinOf(row), 'resident'), fixture.exec(sampleBin, envOf(row), stdinOf(row), 'exec')]);
       same(resident, exec, row.name);
     }
     const after = await counts();
@@ -252,4 +251,51 @@ describe.skipIf(!isRoot)('resident mode: status, and malformed frames', () => {
     expect(out.stdout).toMatch(/latency \(ms, last \d+\): p50 [\d.]+/);
     writeFileSync(join(fixture.dir, 'status.txt'), out.stdout);
   });
+});
+
+describe.skipIf(!isRoot)('resident mode: operations', () => {
+  it('`cni-bundle install --resident` writes the systemd units for the folder it installs into', () => {
+    const dir = join(fixture.dir, 'install');
+    const units = join(dir, 'units');
+    const out = spawnSync(join(binDir, 'cni-bundle'), ['install', '--dir', join(dir, 'bin'), '--resident', '--unit-dir', units], { encoding: 'utf8', env: { PATH } });
+    expect(out.status, out.stderr).toBe(0);
+    const service = readFileSync(join(units, 'cni-bundle.service'), 'utf8');
+    expect(service).toContain(`ExecStart=${join(dir, 'bin')}/cni-bundle daemon --log-level info`);
+    const socket = readFileSync(join(units, 'cni-bundle.socket'), 'utf8');
+    expect(socket).toMatch(/^ListenStream=\/run\/cni-bundle\/daemon\.sock$/m);
+    expect(socket).toMatch(/^SocketMode=0600$/m);
+    expect(socket).toMatch(/^DirectoryMode=0700$/m);
+    // systemd's own parser as the oracle, where it is installed.
+    const verify = spawnSync('systemd-analyze', ['verify', join(units, 'cni-bundle.socket'), join(units, 'cni-bundle.service')], { encoding: 'utf8' });
+    if (verify.error === undefined) expect(verify.stderr.split('\n').filter((line) => /cni-bundle\.(socket|service)/.test(line))).toEqual([]);
+  }, 60_000);
+
+  it('SIGTERM drains: the request in flight finishes, new ones run by exec at once, the daemon exits 0', async () => {
+    const scripts = join(fixture.dir, 'drain-scripts');
+    const marker = join(fixture.dir, 'drain-hold');
+    const started = join(fixture.dir, 'drain-started');
+    mkdirSync(scripts);
+    writeFileSync(marker, '');
+    // A delegate that waits while the marker exists: the request stays in flight.
+    writeFileSync(join(scripts, 'held-ipam'), `#!/bin/sh\ntouch ${started}\nwhile [ -e ${marker} ]; do sleep 0.05; done\nexec ${join(binDir, 'host-local')}\n`, { mode: 0o755 });
+    const conf = JSON.stringify({ cniVersion: '1.1.0', name: 'drainnet', type: 'bridge', bridge: 'drn0', ipam: { type: 'held-ipam', dataDir: join(fixture.dir, 'drain-ipam'), ranges: [[{ subnet: '10.234.0.0/24' }]] } });
+    const env = (command: string) => ({ CNI_COMMAND: command, CNI_CONTAINERID: 'drain', CNI_NETNS: `/var/run/netns/${container}`, CNI_IFNAME: 'eth5', CNI_PATH: `${scripts}:${binDir}` });
+    const add = fixture.exec(join(binDir, 'bridge'), env('ADD'), conf, 'resident');
+    while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 25));
+    fixture.daemon.kill('SIGTERM');
+    // The socket goes at once: a plugin now runs by exec, without waiting.
+    while (existsSync(fixture.socket)) await new Promise((resolve) => setTimeout(resolve, 25));
+    const version = await fixture.exec(sampleBin, { CNI_COMMAND: 'VERSION' }, '', 'resident');
+    expect(version.status).toBe(0);
+    expect(fixture.daemon.exitCode).toBeNull();
+    rmSync(marker);
+    const outcome = await add;
+    expect(outcome.status, outcome.stdout).toBe(0);
+    expect((JSON.parse(outcome.stdout) as { ips: { address: string }[] }).ips[0]!.address).toBe('10.234.0.2/24');
+    await new Promise((resolve) => (fixture.daemon.exitCode !== null ? resolve(undefined) : fixture.daemon.once('exit', resolve)));
+    expect(fixture.daemon.exitCode).toBe(0);
+    const del = await fixture.exec(join(binDir, 'bridge'), env('DEL'), conf, 'resident');
+    expect(del, del.stdout).toMatchObject({ status: 0, stdout: '' });
+    expect(readdirSync(join(fixture.dir, 'drain-ipam', 'drainnet')).filter((f) => /^\d/.test(f))).toEqual([]);
+  }, 60_000);
 });
