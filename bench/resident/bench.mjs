@@ -70,7 +70,7 @@ function runAsync(side, request) {
     let stdout = '';
     child.stdout.on('data', (c) => (stdout += c));
     child.on('error', reject);
-    child.on('close', (status) => (status === 0 ? resolve({ ms: performance.now() - t0, end: performance.now(), result: JSON.parse(stdout) }) : reject(new Error(`${side.key}: ${stdout}`))));
+    child.on('close', (status) => (status === 0 ? resolve({ ms: performance.now() - t0, end: performance.now(), result: stdout.trim() ? JSON.parse(stdout) : undefined }) : reject(new Error(`${side.key}: ${stdout}`))));
     child.stdin.on('error', () => {});
     child.stdin.end(JSON.stringify(request.conf));
   });

@@ -5,6 +5,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badRequests, CNI_PATH, NETNS, type BadRequest } from './bad-requests.fixture.ts';
@@ -16,10 +18,12 @@ const sampleBin = join(binDir, 'sample');
 
 let fixture: ResidentFixture;
 let container: string;
+let metricsSocket: string;
 
 beforeAll(async () => {
   if (!existsSync(sampleBin)) throw new Error(`"${sampleBin}" is missing: run \`pnpm build\` in apps/cni-bundle first`);
-  fixture = await startResident(['--workers', '2']);
+  metricsSocket = join(tmpdir(), `cni-resident-metrics-${process.pid}.sock`);
+  fixture = await startResident(['--workers', '2', '--metrics-socket', metricsSocket]);
   container = `cni-resident-ctr-${process.pid}`;
   spawnSync('ip', ['netns', 'add', container]);
 }, 60_000);
@@ -241,6 +245,25 @@ describe.skipIf(!isRoot)('resident mode: status, and malformed frames', () => {
     expect((await fixture.status()).badFrames - before).toBe(bad.length);
     const out = await fixture.exec(sampleBin, { CNI_COMMAND: 'VERSION' }, '', 'resident');
     expect(out.status).toBe(0);
+  });
+
+  it('serves Prometheus text and readiness on its metrics socket', async () => {
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest({ socketPath: metricsSocket, path }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const metrics = await get('/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/^cni_bundle_requests_total\{plugin="sample",verb="VERSION",outcome="served"\} [1-9]\d*$/m);
+    expect(metrics.body).toMatch(/^cni_bundle_workers 2$/m);
+    expect(metrics.body).toMatch(/^cni_bundle_ready 1$/m);
+    expect(await get('/readyz')).toEqual({ status: 200, body: 'ok\n' });
   });
 
   it('`cni-bundle daemon status` shows workers, requests by plugin and verb, and latency', async () => {

@@ -101,6 +101,21 @@ export function runProcess(argv: string[], env: Record<string, string>, stdin: U
   });
 }
 
+/** Another daemon on `socket` in namespace `netns` (a takeover); resolves once it is ready. */
+export async function spawnDaemon(netns: string, socket: string, args: string[] = []): Promise<{ child: ChildProcess; exited: Promise<number | null>; log: () => string }> {
+  const child = spawn('ip', ['netns', 'exec', netns, join(binDir, 'cni-bundle'), 'daemon', '--socket', socket, '--log-level', 'info', ...args], { env: { PATH }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    await waitFor('the new daemon to be ready', async () => (await daemonStatus(socket)).pid === child.pid && (await daemonStatus(socket)).workers.some((w) => w.state === 'idle'));
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return { child, exited, log: () => log };
+}
+
 /**
  * Start `cni-bundle daemon` of the built bundle in a new network namespace, on a socket in a new
  * folder, and wait until it is ready. `args` are extra daemon flags.
