@@ -10,6 +10,7 @@ const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: 
 const entry = {
   main: 'src/main.ts',
   tool: 'src/tool.ts',
+  worker: 'src/daemon/worker.ts',
   ...Object.fromEntries(
     readdirSync('src/bin')
       .filter((file) => file.endsWith('.ts') && !file.includes('.test.'))

@@ -7,6 +7,13 @@
 //   - argv[0] kept as the runtime called us, so the dispatcher knows which plugin to run.
 // It is C so that nothing runs before the environment is clean: Node reads NODE_OPTIONS before
 // any JavaScript could drop it. Nothing here interprets user input; it only passes it on.
+//
+// Resident mode (docs/resident.md): before starting the runtime, it offers the request to the
+// resident daemon (`cni-bundle daemon`) on a Unix socket. If a daemon of the same payload takes
+// it, a warm worker runs the plugin and the launcher prints what the worker's run printed and
+// exits with its status. Without a daemon (no socket, refused, another payload, busy, a stale
+// socket file) it starts the runtime as it always did; a request the daemon lost midway is run
+// again here unless it is an ADD (not idempotent: the runtime gets error 11, try again later).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -14,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "resident.h"
 
 extern char **environ;
 
@@ -65,6 +74,16 @@ int main(int argc, char **argv) {
   args[a++] = entry;
   for (int i = 1; i < argc; i++) args[a++] = argv[i];
   args[a] = NULL;
+
+  // The payload folder is `.cni-bundle-<id>`: its id is what the daemon must be running.
+  const char *base = strrchr(self, '/');
+  base = base == NULL ? self : base + 1;
+  const char *name = strrchr(args[0], '/');
+  name = name == NULL ? args[0] : name + 1;
+  if (strncmp(base, ".cni-bundle-", 12) == 0 && argc <= 1) {
+    int code = resident_forward(base + 12, name, env);
+    if (code >= 0) return code;
+  }
 
   execve(node, args, env);
   return fail("cannot start its runtime", node);

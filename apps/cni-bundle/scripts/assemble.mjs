@@ -104,15 +104,18 @@ function assemble() {
   mkdirSync(join(payload, 'licenses'), { recursive: true });
 
   cpSync(built, payload, { recursive: true });
-  const scripts = ['main.cjs', 'tool.cjs', ...plugins.map((name) => `plugins/${name}.cjs`)].map((file) => join(payload, file));
+  const scripts = ['main.cjs', 'tool.cjs', 'worker.cjs', ...plugins.map((name) => `plugins/${name}.cjs`)].map((file) => join(payload, file));
   for (const file of scripts) writeFileSync(file, lazyBuiltins(readFileSync(file, 'utf8')));
+
+  // The resident daemon's systemd units (`cni-bundle install --resident` fills in the folder).
+  cpSync(join(app, 'deploy', 'systemd'), join(payload, 'systemd'), { recursive: true });
 
   const nodeDir = nodeRuntime();
   copyFileSync(join(nodeDir, 'node'), join(payload, 'node'));
   chmodSync(join(payload, 'node'), 0o755);
   copyFileSync(join(nodeDir, 'LICENSE'), join(payload, 'licenses', 'node.LICENSE'));
 
-  run('cc', ['-O2', '-s', '-Wall', '-Wextra', '-Werror', '-o', join(payload, 'cni-bundle'), join(app, 'launcher', 'cni-bundle.c')]);
+  run('cc', ['-O2', '-s', '-Wall', '-Wextra', '-Werror', '-o', join(payload, 'cni-bundle'), join(app, 'launcher', 'cni-bundle.c'), join(app, 'launcher', 'resident.c')]);
 
   const libraries = [
     ['libstdc++.so.6', join(nodeDir, 'node'), '/usr/share/doc/libstdc++6/copyright'],

@@ -12,7 +12,8 @@ interface Entry {
 
 const dir = dirname(process.argv[1]!);
 const name = basename(process.argv0);
-const file = join(dir, name === 'cni-bundle' ? 'tool.cjs' : join('plugins', `${name}.cjs`));
+// `cni-bundle-worker`: a warm worker the resident daemon starts (src/daemon/worker.ts).
+const file = join(dir, name === 'cni-bundle' ? 'tool.cjs' : name === 'cni-bundle-worker' ? 'worker.cjs' : join('plugins', `${name}.cjs`));
 if (name.startsWith('.') || !existsSync(file)) {
   // Not a name the bundle ships (a link under another name): say so as a CNI error would.
   writeSync(1, `${JSON.stringify({ cniVersion: '1.1.0', code: 999, msg: `cni-bundle: no plugin named "${name}"` })}\n`);

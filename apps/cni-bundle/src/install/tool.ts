@@ -7,8 +7,12 @@ const usage = `usage: cni-bundle <command>
 commands:
   install --dir <folder>   install the bundle into <folder> (e.g. /opt/cni/bin), atomically,
                            every plugin a link to one executable
+    [--resident]           also put the resident daemon's systemd units in place and start
+    [--unit-dir <folder>]  its socket (units in /etc/systemd/system by default)
   version                  the bundle's version and the Node runtime it carries
   list                     the plugins it ships
+  daemon [flags]           run the resident daemon: plugins hand it their requests (docs/resident.md)
+  daemon status            what a running daemon is doing
 `;
 
 /**
@@ -28,6 +32,16 @@ export async function runTool(args: readonly string[]): Promise<number> {
         const dir = option(rest, '--dir');
         if (dir === undefined) return usageError('install needs --dir <folder>');
         const report = install(payload, dir);
+        if (args.includes('--resident')) {
+          const { installResident } = await import('./resident.ts');
+          const resident = installResident(report.payload, dir, option(rest, '--unit-dir'));
+          process.stdout.write(
+            `wrote ${resident.units.join(' ')}\n` +
+              (resident.commands.length > 0
+                ? resident.commands.map((c) => `ran ${c.join(' ')}\n`).join('')
+                : 'systemd does not run this host: enable cni-bundle.socket when it does\n'),
+          );
+        }
         process.stdout.write(
           `installed ${report.linked.length - 1} plugins into ${dir} (${report.copied ? 'payload copied' : 'payload already present'}: ${report.payload})\n` +
             (report.removedLinks.length > 0 ? `removed links: ${report.removedLinks.join(' ')}\n` : '') +
@@ -39,6 +53,10 @@ export async function runTool(args: readonly string[]): Promise<number> {
         const about = readAbout(payload);
         process.stdout.write(`cni-bundle ${about.version} (node ${about.node}, payload ${about.id})\n`);
         return 0;
+      }
+      case 'daemon': {
+        const { runDaemonCommand } = await import('../daemon/cli.ts');
+        return (process.exitCode = await runDaemonCommand(payload, rest));
       }
       case 'list':
         process.stdout.write(`${readAbout(payload).plugins.join('\n')}\n`);

@@ -1,0 +1,285 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
+// Resident mode side by side: our executables by exec (resident mode off), the same executables
+// handing their requests to a `cni-bundle daemon` of 4 warm workers, and the Go reference
+// (/usr/lib/cni), in one run, interleaved: VERSION; bridge, ptp and macvlan with host-local (ADD,
+// DEL); the chain bridge + host-local, tuning, portmap, bandwidth as libcni drives it (ADD, DEL);
+// 20 ADDs at once; peak RSS (one exec'd ADD; the daemon's total after 1,000 requests).
+//
+//   pnpm run build && node bench/resident/bench.mjs [runs=20]
+//
+// Needs root. Runs in a host namespace made for the run (bench/compare/lib.mjs), where the daemon
+// runs too (it serves only callers in its own network namespace).
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  addNamespaces,
+  deleteNamespaces,
+  expectAddress,
+  hostIp,
+  hostNamespace,
+  machine,
+  OURS_BIN,
+  PLUGIN_PATH,
+  REFERENCE_BIN,
+  round,
+  stateDir,
+  stats,
+  writeResults,
+} from '../compare/lib.mjs';
+
+const context = await hostNamespace(import.meta.url, 'resident');
+const runs = Number(context.args[0] ?? process.env.BENCH_RUNS ?? 20);
+const AT_ONCE = 20;
+const WORKERS = 4;
+const progress = (text) => process.stderr.write(`bench/resident: ${text}\n`);
+
+const socket = join(context.dir, 'run', 'daemon.sock');
+const SIDES = [
+  { key: 'exec', tag: 'e', bin: OURS_BIN, socket: '' },
+  { key: 'resident', tag: 'd', bin: OURS_BIN, socket },
+  { key: 'reference', tag: 'r', bin: REFERENCE_BIN, socket: undefined },
+];
+const sidesFor = (r) => (r % 2 === 0 ? SIDES : [...SIDES].reverse());
+
+function envOf(side, request) {
+  const env = { PATH: PLUGIN_PATH, CNI_COMMAND: request.command };
+  if (side.socket !== undefined) env.CNI_BUNDLE_SOCKET = side.socket;
+  if (request.command !== 'VERSION') {
+    env.CNI_CONTAINERID = request.containerId;
+    env.CNI_NETNS = `/run/netns/${request.netns}`;
+    env.CNI_IFNAME = request.ifname ?? 'eth0';
+    env.CNI_PATH = side.bin;
+  }
+  return env;
+}
+
+function run(side, request) {
+  const t0 = performance.now();
+  const out = spawnSync(join(side.bin, request.conf.type), [], { input: JSON.stringify(request.conf), env: envOf(side, request), encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  if (out.status !== 0) throw new Error(`${side.key} ${request.conf.type} ${request.command} failed: ${out.stdout}${out.stderr}`);
+  return { ms, result: out.stdout.trim() ? JSON.parse(out.stdout) : undefined };
+}
+
+function runAsync(side, request) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(join(side.bin, request.conf.type), [], { env: envOf(side, request) });
+    let stdout = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.on('error', reject);
+    child.on('close', (status) => (status === 0 ? resolve({ ms: performance.now() - t0, end: performance.now(), result: stdout.trim() ? JSON.parse(stdout) : undefined }) : reject(new Error(`${side.key}: ${stdout}`))));
+    child.stdin.on('error', () => {});
+    child.stdin.end(JSON.stringify(request.conf));
+  });
+}
+
+function runList(side, list, request, cached) {
+  const plugins = request.command === 'DEL' ? [...list.plugins].reverse() : list.plugins;
+  let prev = request.command === 'DEL' ? cached : undefined;
+  const t0 = performance.now();
+  for (const plugin of plugins) {
+    const conf = { cniVersion: list.cniVersion, name: list.name, ...plugin };
+    if (plugin.capabilities?.portMappings) conf.runtimeConfig = { portMappings: request.portMappings };
+    if (prev !== undefined) conf.prevResult = prev;
+    const { result } = run(side, { ...request, conf });
+    if (request.command === 'ADD') prev = result;
+  }
+  return { ms: performance.now() - t0, result: prev };
+}
+
+const subnetIndex = { bridge: 0, ptp: 1, macvlan: 2, chain: 3, atonce: 4 };
+const subnet = (test, side) => `10.${150 + subnetIndex[test] * 3 + SIDES.indexOf(side)}.0.0/16`;
+const hostLocal = (test, side) => ({ type: 'host-local', ranges: [[{ subnet: subnet(test, side) }]], dataDir: stateDir(context, side.key, test, 'ipam') });
+const bridgeConf = (test, side) => ({ cniVersion: '1.0.0', name: `${test}-${side.tag}`, type: 'bridge', bridge: `r${test.slice(0, 6)}${side.tag}`, isGateway: true, ipam: hostLocal(test, side) });
+const ptpConf = (side) => ({ cniVersion: '1.0.0', name: `ptp-${side.tag}`, type: 'ptp', ipam: hostLocal('ptp', side) });
+const macvlanConf = (side) => ({ cniVersion: '1.0.0', name: `macvlan-${side.tag}`, type: 'macvlan', master: `rmv${side.tag}`, mode: 'bridge', ipam: hostLocal('macvlan', side) });
+const chainList = (side) => ({
+  cniVersion: '1.0.0',
+  name: `chain-${side.tag}`,
+  plugins: [
+    (({ cniVersion, name, ...rest }) => rest)(bridgeConf('chain', side)),
+    { type: 'tuning', sysctl: { 'net.core.somaxconn': '512' }, dataDir: stateDir(context, side.key, 'chain', 'tuning') },
+    { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+    { type: 'bandwidth', ingressRate: 10_000_000, ingressBurst: 1_000_000, egressRate: 10_000_000, egressBurst: 1_000_000 },
+  ],
+});
+
+const rows = [];
+const sample = () => ({ exec: [], resident: [], reference: [] });
+function row(label, unit, samples, goal, passes) {
+  const s = Object.fromEntries(SIDES.map((side) => [side.key, stats(samples[side.key])]));
+  const ratio = s.resident.median !== null && s.reference.median ? round(s.resident.median / s.reference.median) : null;
+  rows.push({ label, unit, ...s, ratio, goal, ...(passes ? { pass: passes(ratio) } : {}) });
+}
+
+// The daemon, in the run's host namespace, from the bundle the run uses.
+const daemon = spawn(join(OURS_BIN, 'cni-bundle'), ['daemon', '--socket', socket, '--workers', String(WORKERS), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+try {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const status = spawnSync(join(OURS_BIN, 'cni-bundle'), ['daemon', 'status', '--json', '--socket', socket], { encoding: 'utf8' });
+    if (status.status === 0 && JSON.parse(status.stdout).workers.filter((w) => w.state === 'idle').length === WORKERS) break;
+    if (Date.now() > deadline) throw new Error('the daemon did not become ready in 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  progress(`VERSION x${runs}`);
+  {
+    const s = sample();
+    for (let r = -1; r < runs; r++) for (const side of sidesFor(r)) {
+      const { ms } = run(side, { command: 'VERSION', conf: { cniVersion: '1.0.0', type: 'bridge' } });
+      if (r >= 0) s[side.key].push(ms);
+    }
+    row('VERSION (bridge)', 'ms', s, '<= 0.8x', (x) => x <= 0.8);
+  }
+
+  const addDel = (test, makeConf) => {
+    progress(`${test} ADD/DEL x${runs}`);
+    const add = sample();
+    const del = sample();
+    const names = [];
+    for (let r = -1; r < runs; r++) for (const side of SIDES) names.push(context.podNs(`${test.slice(0, 3)}${side.tag}${r + 1}`));
+    addNamespaces(names);
+    try {
+      for (let r = -1; r < runs; r++) for (const side of sidesFor(r)) {
+        const netns = context.podNs(`${test.slice(0, 3)}${side.tag}${r + 1}`);
+        const conf = makeConf(side);
+        const request = { containerId: `${test}-${side.tag}-${r + 1}`, netns };
+        const added = run(side, { ...request, command: 'ADD', conf });
+        if (r < 0) expectAddress(netns, 'eth0', added.result, `${side.key} ${test}`);
+        const deleted = run(side, { ...request, command: 'DEL', conf: { ...conf, prevResult: added.result } });
+        if (r >= 0) {
+          add[side.key].push(added.ms);
+          del[side.key].push(deleted.ms);
+        }
+      }
+    } finally {
+      deleteNamespaces(names);
+    }
+    return { add, del };
+  };
+
+  {
+    const { add, del } = addDel('bridge', (side) => bridgeConf('bridge', side));
+    row('bridge+host-local ADD', 'ms', add, '<= 0.8x', (x) => x <= 0.8);
+    row('bridge+host-local DEL', 'ms', del);
+  }
+  {
+    const { add, del } = addDel('ptp', ptpConf);
+    row('ptp+host-local ADD', 'ms', add);
+    row('ptp+host-local DEL', 'ms', del);
+    for (const side of SIDES) {
+      hostIp('link', 'add', `rmv${side.tag}`, 'type', 'veth', 'peer', 'name', `rmv${side.tag}p`);
+      hostIp('link', 'set', `rmv${side.tag}`, 'up');
+    }
+    const mac = addDel('macvlan', macvlanConf);
+    row('macvlan+host-local ADD', 'ms', mac.add);
+    row('macvlan+host-local DEL', 'ms', mac.del);
+  }
+
+  progress(`chain ADD/DEL x${runs}`);
+  {
+    const add = sample();
+    const del = sample();
+    const names = [];
+    for (let r = -1; r < runs; r++) for (const side of SIDES) names.push(context.podNs(`chn${side.tag}${r + 1}`));
+    addNamespaces(names);
+    try {
+      for (let r = -1; r < runs; r++) for (const side of sidesFor(r)) {
+        const request = { containerId: `chain-${side.tag}-${r + 1}`, netns: context.podNs(`chn${side.tag}${r + 1}`), portMappings: [{ hostPort: 21000 + r + 1, containerPort: 80, protocol: 'tcp' }] };
+        const added = runList(side, chainList(side), { ...request, command: 'ADD' });
+        if (r < 0) expectAddress(request.netns, 'eth0', added.result, `${side.key} chain`);
+        const deleted = runList(side, chainList(side), { ...request, command: 'DEL' }, added.result);
+        if (r >= 0) {
+          add[side.key].push(added.ms);
+          del[side.key].push(deleted.ms);
+        }
+      }
+    } finally {
+      deleteNamespaces(names);
+    }
+    row('chain ADD (bridge,tuning,portmap,bandwidth)', 'ms', add, '<= 0.6x', (x) => x <= 0.6);
+    row('chain DEL', 'ms', del, '<= 0.5x', (x) => x <= 0.5);
+  }
+
+  const rounds = Math.max(3, Math.round(runs / 4));
+  progress(`${AT_ONCE} ADDs at once x${rounds}`);
+  {
+    const wall = sample();
+    for (let r = 0; r < rounds; r++) for (const side of sidesFor(r)) {
+      const names = Array.from({ length: AT_ONCE }, (_, i) => context.podNs(`ao${side.tag}${r}x${i}`));
+      addNamespaces(names);
+      try {
+        const t0 = performance.now();
+        const outcomes = await Promise.all(names.map((netns, i) => runAsync(side, { command: 'ADD', containerId: `ao-${side.tag}-${r}-${i}`, netns, conf: bridgeConf('atonce', side) })));
+        wall[side.key].push(Math.max(...outcomes.map((o) => o.end)) - t0);
+        await Promise.all(names.map((netns, i) => runAsync(side, { command: 'DEL', containerId: `ao-${side.tag}-${r}-${i}`, netns, conf: bridgeConf('atonce', side) }).catch(() => {})));
+      } finally {
+        deleteNamespaces(names);
+      }
+    }
+    row(`${AT_ONCE} bridge ADDs at once (wall)`, 'ms', wall, '<= 1x', (x) => x <= 1);
+  }
+
+  progress('peak RSS');
+  {
+    const rss = { exec: [], resident: [], reference: [] };
+    const netns = context.podNs('rss');
+    addNamespaces([netns]);
+    try {
+      for (const side of [SIDES[0], SIDES[2]]) {
+        for (let r = 0; r < 3; r++) {
+          const conf = bridgeConf('bridge', side);
+          const env = envOf(side, { command: 'ADD', containerId: `rss-${side.tag}-${r}`, netns });
+          const out = spawnSync('/usr/bin/time', ['-f', '%M', join(side.bin, 'bridge')], { input: JSON.stringify(conf), env, encoding: 'utf8' });
+          rss[side.key].push(Number(out.stderr.trim().split('\n').pop()) / 1024);
+          run(side, { command: 'DEL', containerId: `rss-${side.tag}-${r}`, netns, conf });
+        }
+      }
+    } finally {
+      deleteNamespaces([netns]);
+    }
+    // The daemon's total: daemon and workers, after 1,000 requests all told.
+    const served = () => JSON.parse(spawnSync(join(OURS_BIN, 'cni-bundle'), ['daemon', 'status', '--json', '--socket', socket], { encoding: 'utf8' }).stdout);
+    let count = served().requests.reduce((sum, r) => sum + r.served, 0);
+    const version = SIDES[1];
+    while (count < 1000) {
+      await Promise.all(Array.from({ length: 8 }, () => runAsync(version, { command: 'VERSION', conf: { type: 'bridge' } }).catch(() => {})));
+      count += 8;
+    }
+    const status = served();
+    const pids = [daemon.pid, ...status.workers.map((w) => w.pid)];
+    const field = (pid, name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) / 1024;
+    const total = { rssMb: round(pids.reduce((s, pid) => s + field(pid, 'Rss'), 0)), pssMb: round(pids.reduce((s, pid) => s + field(pid, 'Pss'), 0)), processes: pids.length, served: status.requests.reduce((s, r) => s + r.served, 0), restarts: status.restarts, recycled: status.recycled };
+    rss.resident.push(total.rssMb);
+    row('peak RSS (one exec\'d ADD; resident: daemon + workers, summed)', 'MB', rss);
+    rows.at(-1).daemon = total;
+  }
+} finally {
+  daemon.kill('SIGTERM');
+  await new Promise((resolve) => (daemon.exitCode !== null ? resolve() : daemon.once('exit', resolve)));
+}
+
+const fmt = (v) => (v === null || v === undefined ? '-' : v.toFixed(v < 10 ? 2 : 1));
+const header = ['measure', 'unit', 'exec med', 'resident med', 'resident p90', 'ref med', 'resident/ref', 'exec/ref', 'goal', 'result'];
+const lines = rows.map((r) => [
+  r.label,
+  r.unit,
+  fmt(r.exec.median),
+  fmt(r.resident.median),
+  fmt(r.resident.p90),
+  fmt(r.reference.median),
+  r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`,
+  r.exec.median !== null && r.reference.median ? `${(r.exec.median / r.reference.median).toFixed(2)}x` : '-',
+  r.goal ?? '',
+  r.pass === undefined ? '' : r.pass ? 'pass' : 'MISS',
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+const render = (cells) => cells.map((c, i) => (i >= 2 && i <= 7 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+const daemonRow = rows.at(-1).daemon;
+console.log([`resident mode: exec, resident (${WORKERS} workers) and the Go reference (${REFERENCE_BIN}), ${runs} runs`, render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(render)].join('\n'));
+console.log(`daemon after ${daemonRow.served} requests: ${daemonRow.processes} processes, RSS ${daemonRow.rssMb} MB summed (PSS ${daemonRow.pssMb} MB), restarts ${daemonRow.restarts}, recycled ${daemonRow.recycled}; goal < 200 MB: ${daemonRow.rssMb < 200 ? 'pass' : daemonRow.pssMb < 200 ? 'MISS by RSS (shared pages counted per process), pass by PSS' : 'MISS'}`);
+writeResults('resident', { machine: machine(), runs, workers: WORKERS, rows });
