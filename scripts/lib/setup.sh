@@ -13,6 +13,7 @@ CNI_TEST_APT_PACKAGES=(
   podman runc
   patchelf strace
   gcc libc6-dev
+  etcd-server etcd-client
 )
 CNI_DEMO_APT_PACKAGES=(
   iproute2 nftables iptables iputils-ping libnl-3-200 libnl-route-3-200
