@@ -264,7 +264,7 @@ describe('calico-ipam: configuration, requested addresses, dual stack, pools, GC
   it('dual stack: one address per family; a half-successful allocation is rolled back', async () => {
     await wipe();
     await createPool(client, { name: 'v4', cidr: '10.60.0.0/24' });
-    await createPool(client, { name: 'v6', cidr: 'fd00:60::/120', blockSize: 126 });
+    await createPool(client, { name: 'v6', cidr: 'fd00:60::/122', blockSize: 126 });
     const ds = { assign_ipv6: 'true' };
     const add = await cni({ command: 'ADD', containerId: 'd1', ipam: ds });
     const [v4, v6] = ips(add);
@@ -274,9 +274,9 @@ describe('calico-ipam: configuration, requested addresses, dual stack, pools, GC
     expect(keys).toHaveLength(1);
     expect(keys[0]).toMatch(/^\/calico\/ipam\/v2\/assignment\/ipv6\/block\/fd00:60::([0-9a-f]{1,2})?-126$/);
     expect((await cni({ command: 'CHECK', containerId: 'd1', ipam: ds, prevResult: add.result })).exitCode).toBe(0);
-    // Exhaust IPv6 (256 addresses, 64 blocks of 4) through the library, then ask for both families.
+    // Exhaust IPv6 (64 addresses, 16 blocks of 4) through the library, then ask for both families.
     const lib = new CalicoIpam(client, 'filler');
-    for (let i = 0; i < 255; i++) await lib.autoAssign({ family: 6, handleId: `fill.${i}`, attrs: { node: 'filler' } });
+    for (let i = 0; i < 63; i++) await lib.autoAssign({ family: 6, handleId: `fill.${i}`, attrs: { node: 'filler' } });
     const before = await allocated();
     const half = await cni({ command: 'ADD', containerId: 'd2', ipam: ds });
     expect(half.error?.msg).toMatch(/no IPv6 address available in pool v6/);

@@ -135,10 +135,10 @@ export class EtcdClient {
     if (this.#agent) return this.#agent;
     if (this.#secure) {
       const https = await import('node:https');
-      this.#agent = new https.Agent({ keepAlive: true, maxSockets: 4, ...this.#tls });
+      this.#agent = new https.Agent({ keepAlive: true, maxSockets: 8, ...this.#tls });
     } else {
       const http = await import('node:http');
-      this.#agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+      this.#agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     }
     return this.#agent;
   }

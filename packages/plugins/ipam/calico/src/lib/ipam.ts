@@ -191,8 +191,9 @@ export class CalicoIpam {
       // 1. Blocks affine to this node.
       const affinities = (await this.affinities(args.family)).filter((a) => poolOf(a.cidr) !== undefined);
       const reads: BlockRead[] = [];
-      for (const affinity of affinities) {
-        const read = await this.#readBlock(affinity.cidr);
+      const affineBlocks = await Promise.all(affinities.map((affinity) => this.#readBlock(affinity.cidr)));
+      for (const [index, affinity] of affinities.entries()) {
+        const read = affineBlocks[index];
         if (affinity.state === 'pending' || read === undefined || blockHost(read.block) !== this.node) {
           await this.#settleAffinity(affinity.cidr, affinity.kv, read);
           continue;
