@@ -33,10 +33,9 @@ function conf(etcd: EtcdCluster, node: string, extra: Record<string, unknown> = 
     nodename: node,
     ipam_lock_file: join(lockDir, `${node}.lock`),
     ipam: { type: 'calico-ipam', gc_grace_seconds: 0 },
-    ...extra,
   };
   if (etcd.tls) Object.assign(out, { etcd_ca_cert_file: etcd.tls.caFile, etcd_cert_file: etcd.tls.certFile, etcd_key_file: etcd.tls.keyFile });
-  return out;
+  return { ...out, ...extra };
 }
 
 function cni(etcd: EtcdCluster, command: CniCommand, node: string, containerId?: string, extra?: Record<string, unknown>): Promise<PluginRunResult> {
@@ -206,7 +205,8 @@ describe('calico-ipam over TLS with client certificates', () => {
     expect((await etcd.dump('/calico/ipam/v2/handle/'))['/calico/ipam/v2/handle/net.t1']).toBeDefined();
     const noCert = await cni(etcd, 'ADD', 'node-t', 't2', { etcd_cert_file: '', etcd_key_file: '' });
     expect(noCert.exitCode).toBe(1);
-    expect(noCert.error?.msg).toMatch(/etcd/);
+    expect(noCert.error?.code).toBe(11);
+    expect(noCert.error?.msg).toMatch(/etcd unreachable: .*TLS/);
     expect((await cni(etcd, 'DEL', 'node-t', 't1')).exitCode).toBe(0);
     expect(await etcd.dump('/calico/ipam/v2/handle/')).toEqual({});
   }, 60_000);

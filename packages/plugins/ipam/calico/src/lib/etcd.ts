@@ -215,14 +215,16 @@ export class EtcdClient {
           const retryable = err.grpcCode === 14 || err.grpcCode === 4 || (err.status ?? 0) >= 500 || RETRYABLE_MESSAGE.test(err.message);
           if (!retryable) throw new EtcdError('server', `etcd ${url.host}: ${err.message}`, { cause: error });
           refusedInARow = 0;
-        } else if (err.code !== undefined && CONNECT_ERRORS.has(err.code)) {
+        } else if ((err.code !== undefined && CONNECT_ERRORS.has(err.code)) || isTlsFailure(err)) {
+          // Refused, or a TLS handshake that will fail the same way again: not worth the deadline.
           refusedInARow++;
         } else {
           refusedInARow = 0;
         }
         this.#current = (this.#current + 1) % this.endpoints.length;
         if (refusedInARow >= 2 * this.endpoints.length) {
-          throw new EtcdError('unavailable', `etcd unreachable: no member of ${this.endpoints.map((u) => u.host).join(', ')} accepts connections (${err.code ?? err.message})`, { cause: error });
+          const why = isTlsFailure(err) ? `TLS: ${err.message}` : (err.code ?? err.message);
+          throw new EtcdError('unavailable', `etcd unreachable: no member of ${this.endpoints.map((u) => u.host).join(', ')} accepts connections (${why})`, { cause: error });
         }
         const left = deadline - Date.now();
         if (left <= 0) {
@@ -287,6 +289,10 @@ export class EtcdClient {
     const header = (answer['header'] ?? {}) as Record<string, unknown>;
     return { version: String(answer['version'] ?? ''), leader: String(answer['leader'] ?? ''), memberId: String(header['member_id'] ?? '') };
   }
+}
+
+function isTlsFailure(error: Error & { code?: string }): boolean {
+  return /^(ERR_SSL|ERR_TLS|EPROTO|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(error.code ?? '') || /certificate|handshake|alert/i.test(error.message);
 }
 
 function toKv(raw: RawKv): KeyValue {

@@ -88,6 +88,8 @@ function nodeHash(node: string): number {
  * ```
  */
 export class CalicoIpam {
+  #prefetchedHandle: { id: string; kv: KeyValue | undefined } | null = null;
+
   constructor(
     readonly client: EtcdClient,
     readonly node: string,
@@ -121,7 +123,10 @@ export class CalicoIpam {
    */
   async #commit(read: BlockRead | undefined, block: AllocationBlock, cidr: Cidr, handleId: string, count: number, extra: { compares?: Compare[]; ops?: Operation[] } = {}): Promise<boolean> {
     const hKey = handleKey(handleId);
-    const handleKv = await this.client.get(hKey);
+    // The handle read with the first round of reads saves a round trip; later attempts read again.
+    const prefetched = this.#prefetchedHandle;
+    this.#prefetchedHandle = null;
+    const handleKv = prefetched !== null && prefetched.id === handleId ? prefetched.kv : await this.client.get(hKey);
     const handle: IpamHandle = handleKv ? decodeHandle(handleKv.value) : { block: {}, deleted: false };
     handle.block[cidr.toString()] = (handle.block[cidr.toString()] ?? 0) + count;
     const compares: Compare[] = [
@@ -184,12 +189,14 @@ export class CalicoIpam {
    * borrowed address from any block of the pools.
    */
   async autoAssign(args: AutoAssignArgs): Promise<Assignment> {
-    const [config, allPools] = await Promise.all([this.config(), listPools(this.client)]);
+    // One round trip for everything the common case needs: config, pools, affinities, handle.
+    const [config, allPools, firstAffinities, handleKv] = await Promise.all([this.config(), listPools(this.client), this.affinities(args.family), this.client.get(handleKey(args.handleId))]);
     const pools = choosePools(allPools, args.family, args.pools ?? []);
     const poolOf = (cidr: Cidr): IpPool | undefined => pools.find((pool) => pool.cidr.containsCidr(cidr));
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      this.#prefetchedHandle = attempt === 0 ? { id: args.handleId, kv: handleKv } : null;
       // 1. Blocks affine to this node.
-      const affinities = (await this.affinities(args.family)).filter((a) => poolOf(a.cidr) !== undefined);
+      const affinities = (attempt === 0 ? firstAffinities : await this.affinities(args.family)).filter((a) => poolOf(a.cidr) !== undefined);
       const reads: BlockRead[] = [];
       const affineBlocks = await Promise.all(affinities.map((affinity) => this.#readBlock(affinity.cidr)));
       for (const [index, affinity] of affinities.entries()) {
