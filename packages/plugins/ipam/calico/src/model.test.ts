@@ -32,7 +32,7 @@ describe("Calico's keys", () => {
 
   it('gives the end of a prefix range', () => {
     expect(prefixEnd('/calico/')).toBe('/calico0');
-    expect(prefixEnd('a\xff')).toBe('b');
+    expect(prefixEnd('/calico/ipam/v2/handle/')).toBe('/calico/ipam/v2/handle0');
   });
 });
 

@@ -38,6 +38,9 @@ export function toCniError(error: unknown): unknown {
   return error;
 }
 
+/** How long a plugin waits for the node lock before going on without it (Calico waits without end). */
+const LOCK_WAIT_MS = 60_000;
+
 /**
  * Take Calico's node-wide lock (best effort, as Calico: a lock that cannot be had is no reason to
  * fail, the datastore's compare-and-swap keeps things right). Serialising one node's plugins
@@ -52,8 +55,15 @@ async function lockNode(path: string): Promise<() => void> {
     return () => {};
   }
   try {
-    const { flockAsync, LOCK_EX } = await import('@cni/sys');
-    await flockAsync(fd, LOCK_EX);
+    // Polled with a non-blocking flock: the timer keeps the event loop alive while waiting (a
+    // lock awaited on another thread alone does not, and the process would end with nothing
+    // printed), and the wait has a deadline.
+    const { tryFlock, LOCK_EX } = await import('@cni/sys');
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (let pause = 1; !tryFlock(fd, LOCK_EX); pause = Math.min(pause * 2, 20)) {
+      if (Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
   } catch {
     // Unlocked, as Calico's acquireIPAMLockBestEffort.
   }
