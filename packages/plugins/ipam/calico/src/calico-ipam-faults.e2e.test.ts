@@ -44,6 +44,7 @@ function cni(etcd: EtcdCluster, command: CniCommand, node: string, containerId?:
     ...(containerId === undefined ? {} : { containerId, ifName: 'eth0', netns: NETNS }),
     cniPath: '/nonexistent',
     conf: conf(etcd, node, extra),
+    timeoutMs: 180_000,
   });
 }
 

@@ -73,6 +73,8 @@ function cni(call: Call): Promise<PluginRunResult> {
     cniPath: '/nonexistent',
     conf: conf(call),
     ...(call.args === undefined ? {} : { args: call.args }),
+    // A loaded 2-core machine running hundreds of these can take long; a kill is not the plugin's doing.
+    timeoutMs: 180_000,
   });
 }
 
@@ -172,9 +174,9 @@ describe('calico-ipam on a three-member etcd cluster', () => {
   it.skipIf(process.env['CALICO_QUICK'])('10 nodes x 50 ADDs at once: 500 distinct addresses, blocks without conflict, none lost', async () => {
     await wipe();
     await createPool(client, { name: 'big', cidr: '10.30.0.0/16' });
-    // Nodes interleaved, 40 plugin processes at a time on this small machine: every node has
+    // Nodes interleaved, 24 plugin processes at a time on this small machine: every node has
     // several ADDs in flight at any moment, racing the others for blocks.
-    const runs = await inParallel(500, 40, (i) => cni({ command: 'ADD', node: `node-${i % 10}`, containerId: `p${i}` }));
+    const runs = await inParallel(500, 24, (i) => cni({ command: 'ADD', node: `node-${i % 10}`, containerId: `p${i}` }));
     const addresses = runs.map((run) => ips(run)[0]!.split('/')[0]!);
     expect(new Set(addresses).size).toBe(500);
     const stored = await allocated();
@@ -202,7 +204,7 @@ describe('calico-ipam on a three-member etcd cluster', () => {
     // 256 + 64 addresses in /28 blocks: nodes claim blocks as they go and borrow the rest.
     await createPool(client, { name: 'exact-a', cidr: '10.40.0.0/24', blockSize: 28 });
     await createPool(client, { name: 'exact-b', cidr: '10.41.0.0/26', blockSize: 28 });
-    const runs = await inParallel(320, 40, (i) => cni({ command: 'ADD', node: `node-${i % 10}`, containerId: `x${i}` }));
+    const runs = await inParallel(320, 24, (i) => cni({ command: 'ADD', node: `node-${i % 10}`, containerId: `x${i}` }));
     const addresses = runs.map((run) => ips(run)[0]!.split('/')[0]!);
     expect(new Set(addresses).size).toBe(320);
     expect((await allocated()).size).toBe(320);
@@ -269,7 +271,7 @@ describe('calico-ipam: configuration, requested addresses, dual stack, pools, GC
     const add = await cni({ command: 'ADD', containerId: 'd1', ipam: ds });
     const [v4, v6] = ips(add);
     expect(v4).toMatch(/^10\.60\.0\.\d+\/26$/);
-    expect(v6).toMatch(/^fd00:60::[0-9a-f]+\/126$/);
+    expect(v6).toMatch(/^fd00:60::([0-9a-f]+)?\/126$/);
     const keys = Object.keys(await etcd.dump('/calico/ipam/v2/assignment/ipv6/'));
     expect(keys).toHaveLength(1);
     expect(keys[0]).toMatch(/^\/calico\/ipam\/v2\/assignment\/ipv6\/block\/fd00:60::([0-9a-f]{1,2})?-126$/);
