@@ -32,8 +32,10 @@ async function assign(ipam: CalicoIpam, conf: CalicoIpamConf, handleId: string):
       }
     }
   } catch (error) {
-    // Half of a dual-stack request is no result: give back what was taken.
-    if (got.length > 0) await ipam.releaseByHandle(handleId).catch(() => undefined);
+    // A failed ADD keeps nothing: half of a dual-stack request (Calico's rollback), and also an
+    // address whose transaction was applied though its answer was lost (an etcd timeout) and
+    // that only the handle knows of.
+    await ipam.releaseByHandle(handleId).catch(() => undefined);
     throw error;
   }
   return got.map(({ assignment, prefix }) => ({ address: `${assignment.ip.toString()}/${prefix}` }));
