@@ -3,7 +3,7 @@
 // Every benchmark of the repository, one after another, each in a process of its own:
 //
 //   pnpm bench                                  # builds, then all of them (about 10 minutes, root)
-//   node bench/run.mjs [netlink|netns|startup|ipam|compare|resident|multinet|dhcp ...]
+//   node bench/run.mjs [netlink|netns|startup|ipam|compare|resident|multinet|dhcp|calico ...]
 //
 // BENCH_RUNS (default 30) and BENCH_PODS (default 500) set the repetitions of compare and multinet and
 // the pods of compare's growth test. Each benchmark cleans up after itself; a Ctrl-C stops the run after
@@ -27,6 +27,7 @@ const BENCHMARKS = {
   resident: ['bench/resident/bench.mjs'],
   multinet: ['bench/multinet/bench.mjs'],
   dhcp: ['bench/dhcp/bench.mjs'],
+  calico: ['bench/calico/bench.mjs'],
 };
 
 const chosen = process.argv.slice(2);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import { calicoIpam } from '@cni/ipam-calico/plugin';
 import { dhcp } from '@cni/ipam-dhcp';
 import { hostLocal } from '@cni/ipam-hostlocal';
 import { staticIpam } from '@cni/ipam-static';
@@ -32,6 +33,7 @@ export const plugins = {
   bandwidth,
   bond,
   bridge,
+  'calico-ipam': calicoIpam,
   dhcp,
   dummy,
   firewall,

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: Apache-2.0
+// An etcd v3 client over etcd's JSON gateway (the grpc-gateway every etcd 3.4+ member serves on
+// its client port), on node:http/node:https with keep-alive. Chosen on measurement: loading it
+// costs what node:http costs (already in Node's snapshot), where a gRPC client loads protobuf
+// and grpc-js at every start of the executable (figures in bench/calico/README.md).
+import { readFileSync } from 'node:fs';
+import type { Agent as HttpAgent, IncomingMessage, RequestOptions } from 'node:http';
+
+/** Why an etcd request failed. */
+export type EtcdErrorKind = 'unavailable' | 'timeout' | 'server' | 'config';
+
+/** An etcd request that failed: the cluster unreachable, a deadline passed, or the server refused it. */
+export class EtcdError extends Error {
+  override readonly name = 'EtcdError';
+  constructor(
+    readonly kind: EtcdErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** How to reach the cluster. */
+export interface EtcdOptions {
+  /** Client URLs (`http://127.0.0.1:2379`, `https://...`); tried in order, failing over. */
+  endpoints: readonly string[];
+  /** Client certificate and key (PEM files) for TLS with client authentication. */
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
+  /** The CA that signed the members' certificates (PEM file). */
+  caFile?: string | undefined;
+  /** Deadline of one HTTP exchange with one member, in milliseconds. Default 2000. */
+  requestTimeoutMs?: number;
+  /**
+   * Deadline of one operation across retries and fail-over, in milliseconds. Default 15000.
+   * When every member refuses the connection twice in a row, the operation fails at once.
+   */
+  operationTimeoutMs?: number;
+}
+
+/** One key as etcd returns it; revisions are decimal strings (int64 in etcd's JSON). */
+export interface KeyValue {
+  key: string;
+  value: string;
+  createRevision: string;
+  modRevision: string;
+}
+
+/** A transaction's condition on one key. */
+export type Compare =
+  | { key: string; modRevision: string }
+  /** The key does not exist. */
+  | { key: string; absent: true };
+
+/** A transaction's write. */
+export type Operation = { put: string; value: string } | { delete: string };
+
+interface RawKv {
+  key?: string;
+  value?: string;
+  create_revision?: string;
+  mod_revision?: string;
+}
+
+const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+const unb64 = (text: string | undefined): string => (text === undefined ? '' : Buffer.from(text, 'base64').toString('utf8'));
+
+/** The first key after every key starting with `prefix` (etcd's range_end for a prefix). */
+export function prefixEnd(prefix: string): string {
+  const bytes = Buffer.from(prefix, 'utf8');
+  for (let i = bytes.length - 1; i >= 0; i--) {
+    if (bytes[i]! < 0xff) {
+      bytes[i]! += 1;
+      return bytes.subarray(0, i + 1).toString('latin1');
+    }
+  }
+  return '\0';
+}
+
+// Answers of a member that another member may not give (a leader election under way).
+const RETRYABLE_MESSAGE = /leader changed|no leader|timed out|too many requests|unavailable|not capable|stopped/i;
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * An etcd v3 client for what IPAM needs: range reads, transactions with compare-and-swap, and the
+ * member status. Every exchange has a deadline; a member that fails or answers "no leader" is
+ * left for the next one until the operation's deadline.
+ */
+export class EtcdClient {
+  readonly endpoints: readonly URL[];
+  #current = 0;
+  #agent: HttpAgent | undefined;
+  #tls: { cert?: Buffer; key?: Buffer; ca?: Buffer } | undefined;
+  readonly #requestTimeoutMs: number;
+  readonly #operationTimeoutMs: number;
+  #secure: boolean;
+
+  constructor(options: EtcdOptions) {
+    if (options.endpoints.length === 0) throw new EtcdError('config', 'etcd: no endpoint');
+    this.endpoints = options.endpoints.map((endpoint) => {
+      let url: URL;
+      try {
+        url = new URL(endpoint);
+      } catch {
+        throw new EtcdError('config', `etcd: endpoint "${endpoint}" is not a URL`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new EtcdError('config', `etcd: endpoint "${endpoint}" is neither http nor https`);
+      return url;
+    });
+    this.#secure = this.endpoints.some((url) => url.protocol === 'https:');
+    if (this.#secure || options.certFile || options.caFile) {
+      const read = (file: string | undefined, what: string): Buffer | undefined => {
+        if (file === undefined || file === '') return undefined;
+        try {
+          return readFileSync(file);
+        } catch (error) {
+          throw new EtcdError('config', `etcd: cannot read the ${what} ${file}: ${(error as Error).message}`);
+        }
+      };
+      const tls: { cert?: Buffer; key?: Buffer; ca?: Buffer } = {};
+      const cert = read(options.certFile, 'client certificate');
+      const key = read(options.keyFile, 'client key');
+      const ca = read(options.caFile, 'CA certificate');
+      if (cert) tls.cert = cert;
+      if (key) tls.key = key;
+      if (ca) tls.ca = ca;
+      this.#tls = tls;
+    }
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 2000;
+    this.#operationTimeoutMs = options.operationTimeoutMs ?? 15_000;
+  }
+
+  async #agentFor(): Promise<HttpAgent> {
+    if (this.#agent) return this.#agent;
+    if (this.#secure) {
+      const https = await import('node:https');
+      this.#agent = new https.Agent({ keepAlive: true, maxSockets: 8, ...this.#tls });
+    } else {
+      const http = await import('node:http');
+      this.#agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    }
+    return this.#agent;
+  }
+
+  /** Close the kept-alive connections (the process can then exit without waiting for them). */
+  close(): void {
+    this.#agent?.destroy();
+    this.#agent = undefined;
+  }
+
+  async #exchange(url: URL, path: string, body: string): Promise<unknown> {
+    const agent = await this.#agentFor();
+    const mod = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+    return new Promise((resolve, reject) => {
+      const options: RequestOptions = {
+        agent,
+        method: 'POST',
+        hostname: url.hostname.replace(/^\[|\]$/g, ''),
+        port: url.port || (url.protocol === 'https:' ? 443 : 2379),
+        path,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        timeout: this.#requestTimeoutMs,
+      };
+      const timer = setTimeout(() => {
+        request.destroy(Object.assign(new Error(`no answer within ${this.#requestTimeoutMs} ms`), { code: 'ETIMEDOUT' }));
+      }, this.#requestTimeoutMs);
+      const request = mod.request(options, (response: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', (error) => {
+          clearTimeout(timer);
+          reject(error);
+        });
+        response.on('end', () => {
+          clearTimeout(timer);
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: Record<string, unknown>;
+          try {
+            parsed = JSON.parse(text) as Record<string, unknown>;
+          } catch {
+            reject(Object.assign(new Error(`etcd answered HTTP ${response.statusCode} with no JSON: ${text.slice(0, 200)}`), { server: true, status: response.statusCode }));
+            return;
+          }
+          if (response.statusCode !== 200 || parsed['error'] !== undefined) {
+            const message = String(parsed['message'] ?? parsed['error'] ?? `HTTP ${response.statusCode}`);
+            reject(Object.assign(new Error(message), { server: true, status: response.statusCode, grpcCode: parsed['code'] }));
+            return;
+          }
+          resolve(parsed);
+        });
+      });
+      request.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      request.end(body);
+    });
+  }
+
+  /** POST `body` to the gateway `path`, failing over between members until the operation's deadline. */
+  async call(path: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const text = JSON.stringify(body);
+    const deadline = Date.now() + this.#operationTimeoutMs;
+    let refusedInARow = 0;
+    let lastError: unknown;
+    for (let attempt = 0; ; attempt++) {
+      const url = this.endpoints[this.#current]!;
+      try {
+        return (await this.#exchange(url, path, text)) as Record<string, unknown>;
+      } catch (error) {
+        lastError = error;
+        const err = error as Error & { code?: string; server?: boolean; grpcCode?: number; status?: number };
+        if (err.server) {
+          const retryable = err.grpcCode === 14 || err.grpcCode === 4 || (err.status ?? 0) >= 500 || RETRYABLE_MESSAGE.test(err.message);
+          if (!retryable) throw new EtcdError('server', `etcd ${url.host}: ${err.message}`, { cause: error });
+          refusedInARow = 0;
+        } else if ((err.code !== undefined && CONNECT_ERRORS.has(err.code)) || isTlsFailure(err)) {
+          // Refused, or a TLS handshake that will fail the same way again: not worth the deadline.
+          refusedInARow++;
+        } else {
+          refusedInARow = 0;
+        }
+        this.#current = (this.#current + 1) % this.endpoints.length;
+        if (refusedInARow >= 2 * this.endpoints.length) {
+          const why = isTlsFailure(err) ? `TLS: ${err.message}` : (err.code ?? err.message);
+          throw new EtcdError('unavailable', `etcd unreachable: no member of ${this.endpoints.map((u) => u.host).join(', ')} accepts connections (${why})`, { cause: error });
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          const kind = err.server ? 'server' : err.code === 'ETIMEDOUT' ? 'timeout' : 'unavailable';
+          throw new EtcdError(kind, `etcd: no answer within ${this.#operationTimeoutMs} ms from ${this.endpoints.map((u) => u.host).join(', ')} (last: ${err.message})`, { cause: lastError });
+        }
+        // A full round of members failed: give an election time before the next round.
+        if (this.#current === 0 || err.server) await new Promise((resolve) => setTimeout(resolve, Math.min(left, 50 + 25 * Math.min(attempt, 8))));
+      }
+    }
+  }
+
+  /** The value of one key, or undefined. */
+  async get(key: string): Promise<KeyValue | undefined> {
+    const answer = await this.call('/v3/kv/range', { key: b64(key) });
+    const kvs = answer['kvs'] as RawKv[] | undefined;
+    return kvs && kvs.length > 0 ? toKv(kvs[0]!) : undefined;
+  }
+
+  /** Every key starting with `prefix`, in key order. */
+  async list(prefix: string, options: { keysOnly?: boolean } = {}): Promise<KeyValue[]> {
+    const body: Record<string, unknown> = { key: b64(prefix), range_end: Buffer.from(prefixEnd(prefix), 'latin1').toString('base64') };
+    if (options.keysOnly) body['keys_only'] = true;
+    const answer = await this.call('/v3/kv/range', body);
+    return ((answer['kvs'] as RawKv[] | undefined) ?? []).map(toKv);
+  }
+
+  /** Apply `operations` when every comparison holds: true when they were applied. */
+  async txn(compares: readonly Compare[], operations: readonly Operation[]): Promise<boolean> {
+    return (await this.txnRevision(compares, operations)) !== undefined;
+  }
+
+  /** As {@link txn}, giving the revision the writes made (their keys' mod revision), or undefined when not applied. */
+  async txnRevision(compares: readonly Compare[], operations: readonly Operation[]): Promise<string | undefined> {
+    const answer = await this.call('/v3/kv/txn', {
+      compare: compares.map((compare) =>
+        'absent' in compare
+          ? { target: 'CREATE', result: 'EQUAL', key: b64(compare.key), create_revision: '0' }
+          : { target: 'MOD', result: 'EQUAL', key: b64(compare.key), mod_revision: compare.modRevision },
+      ),
+      success: operations.map((op) => ('put' in op ? { request_put: { key: b64(op.put), value: b64(op.value) } } : { request_delete_range: { key: b64(op.delete) } })),
+    });
+    if (answer['succeeded'] !== true) return undefined;
+    return String(((answer['header'] ?? {}) as Record<string, unknown>)['revision'] ?? '0');
+  }
+
+  /** Put one key unconditionally. */
+  async put(key: string, value: string): Promise<void> {
+    await this.call('/v3/kv/put', { key: b64(key), value: b64(value) });
+  }
+
+  /** Delete one key, or every key under a prefix. */
+  async delete(key: string, options: { prefix?: boolean } = {}): Promise<void> {
+    const body: Record<string, unknown> = { key: b64(key) };
+    if (options.prefix) body['range_end'] = Buffer.from(prefixEnd(key), 'latin1').toString('base64');
+    await this.call('/v3/kv/deleterange', body);
+  }
+
+  /** The status of the member that answers (version, leader). */
+  async status(): Promise<{ version: string; leader: string; memberId: string }> {
+    const answer = await this.call('/v3/maintenance/status', {});
+    const header = (answer['header'] ?? {}) as Record<string, unknown>;
+    return { version: String(answer['version'] ?? ''), leader: String(answer['leader'] ?? ''), memberId: String(header['member_id'] ?? '') };
+  }
+}
+
+function isTlsFailure(error: Error & { code?: string }): boolean {
+  return /^(ERR_SSL|ERR_TLS|EPROTO|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(error.code ?? '') || /certificate|handshake|alert/i.test(error.message);
+}
+
+function toKv(raw: RawKv): KeyValue {
+  return { key: unb64(raw.key), value: unb64(raw.value), createRevision: raw.create_revision ?? '0', modRevision: raw.mod_revision ?? '0' };
+}
