@@ -28,7 +28,7 @@ import { TARGETS, hostNames } from './targets.ts';
 const SEED = Number(process.env['CNI_FUZZ_SEED'] ?? 22);
 const LIMIT = Number(process.env['CNI_FUZZ_LIMIT'] ?? 160);
 /** Accepted requests sent to the reference too, per plugin: each costs two process starts. */
-const COMPARE = Number(process.env['CNI_FUZZ_COMPARE'] ?? 40);
+const COMPARE = Number(process.env['CNI_FUZZ_COMPARE'] ?? 25);
 
 describe.sequential('fuzz: malformed requests get a CNI error or a result, and leave nothing behind', () => {
   beforeAll(async () => {
@@ -84,16 +84,25 @@ describe.sequential('fuzz: malformed requests get a CNI error or a result, and l
       problems.push(`${target.type}: the valid configuration itself was refused: ${validOutcome?.msg ?? 'no outcome'}`);
     }
 
-    // Where the reference has the plugin: what it refuses, ours refuses too (or known.ts says why not).
+    // A value of the wrong JSON type at a known key is refused, never ignored (or known.ts says why not).
     const known: string[] = [];
+    for (const outcome of accepted) {
+      if (!outcome.fuzzCase.wrongType) continue;
+      const rule = explain(DELIBERATE, target.type, outcome.fuzzCase, '') ?? explain(KNOWN_FAILURES, target.type, outcome.fuzzCase, '');
+      if (rule) known.push(`${outcome.fuzzCase.label} (${rule.why})`);
+      else problems.push(`${target.type} [seed ${SEED}] ${outcome.fuzzCase.label}: a value of the wrong type is accepted, not refused`);
+    }
+
+    // Where the reference has the plugin: what it refuses, ours refuses too (or known.ts says why not).
     let compared = 0;
     if (target.reference && existsSync(join(REFERENCE_DIR, target.type))) {
-      const comparable = accepted.slice(1).filter((outcome) => Object.keys(outcome.fuzzCase.env).length === 0);
+      const comparable = accepted.slice(1).filter((outcome) => Object.keys(outcome.fuzzCase.env).length === 0 && !outcome.fuzzCase.wrongType);
       // Evenly spread when there are more than COMPARE, so that every path keeps some.
       const chosen = comparable.length <= COMPARE ? comparable : Array.from({ length: COMPARE }, (_, i) => comparable[Math.floor((i * comparable.length) / COMPARE)]!);
       for (const outcome of chosen as FuzzOutcome[]) {
         compared++;
         const answer = await referenceAnswer(target.type, place, outcome.fuzzCase);
+        await target.referenceCleanup?.(place, names);
         if (answer.exitCode === 0) continue;
         const msg = answer.error?.msg ?? answer.stderr.trim();
         const rule = explain(DELIBERATE, target.type, outcome.fuzzCase, msg) ?? explain(KNOWN_FAILURES, target.type, outcome.fuzzCase, msg);

@@ -18,6 +18,8 @@ export interface PluginTarget {
   conf(place: FuzzPlace, names: HostNames): Record<string, unknown>;
   /** State the plugin keeps on purpose after DEL (its bridge, shared chains). */
   readonly stays?: readonly RegExp[];
+  /** Undoes what the reference leaves after its DEL, so that its next ADD starts from the same state. */
+  referenceCleanup?(place: FuzzPlace, names: HostNames): Promise<void>;
 }
 
 /** Names of links made in the host namespace for one target: short, and its own. */
@@ -165,6 +167,12 @@ export const TARGETS: readonly PluginTarget[] = [
     setup: containerEth0,
     conf: (place, names) =>
       base(place, 'bandwidth', { ingressRate: 1_000_000, ingressBurst: 100_000, egressRate: 1_000_000, egressBurst: 100_000, prevResult: prevResult(place, names) }),
+    // v1.1.1's DEL removes its ifb but not the qdiscs on the host veth (the runtime deletes the
+    // veth): without this its next ADD fails with "create qdisc: file exists".
+    referenceCleanup: async (_place, names) => {
+      await run(['tc', 'qdisc', 'del', 'dev', names.hostVeth, 'root'], { allowFailure: true });
+      await run(['tc', 'qdisc', 'del', 'dev', names.hostVeth, 'ingress'], { allowFailure: true });
+    },
   },
   {
     type: 'firewall',

@@ -18,6 +18,18 @@ export interface FuzzCase {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The paths changed in `conf` (empty for a change of the variables only). */
   readonly paths: readonly JsonPath[];
+  /**
+   * True when the case puts a value of another JSON type (not null, not a dropped key) at a key
+   * the valid configuration has: a plugin must refuse it (code 7), never ignore it.
+   */
+  readonly wrongType?: boolean;
+}
+
+/** The JSON type of a value: `null`, `array`, `object`, `string`, `number` or `boolean`. */
+export function jsonTypeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
 }
 
 /** Options of {@link fuzzCases}. */
@@ -192,8 +204,10 @@ export function fuzzCases(valid: Record<string, unknown>, options: FuzzCaseOptio
   const paths = pathsOf(valid).filter((path) => !skip(path));
   const systematic: FuzzCase[] = [];
   for (const path of paths) {
-    for (const value of replacements(path, getAt(valid, path), options)) {
-      systematic.push({ label: `${formatPath(path)} = ${show(value)}`, conf: setAt(valid, path, value), env: {}, paths: [path] });
+    const current = getAt(valid, path);
+    for (const value of replacements(path, current, options)) {
+      const wrongType = value !== DROP && value !== null && jsonTypeOf(value) !== jsonTypeOf(current);
+      systematic.push({ label: `${formatPath(path)} = ${show(value)}`, conf: setAt(valid, path, value), env: {}, paths: [path], wrongType });
     }
   }
   const limit = options.limit ?? 300;

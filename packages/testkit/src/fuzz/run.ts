@@ -29,6 +29,8 @@ export interface FuzzTarget {
   checkResult?(result: unknown, fuzzCase: FuzzCase): string | undefined;
   /** Cases per leak check. Default 60; 1 checks after every case. */
   readonly batch?: number;
+  /** How long an ADD may take before it counts as hung. Default 30 s. */
+  readonly caseTimeoutMs?: number;
 }
 
 /** One case's outcome. */
@@ -51,6 +53,19 @@ export interface FuzzReport {
   readonly ms: number;
 }
 
+/** The promise's value, or a rejection naming the deadline: a plugin that never answers is a finding, not a hung tier. */
+async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function describeRun(run: PluginRunResult): string {
   const out = run.stdout.trim() || run.stderr.trim();
   return `exit ${String(run.exitCode)}: ${out.length > 300 ? `${out.slice(0, 297)}...` : out}`;
@@ -62,7 +77,7 @@ async function runCase(target: FuzzTarget, fuzzCase: FuzzCase, problems: string[
   if (process.env['CNI_FUZZ_TRACE'] === '1') writeSync(2, `fuzz: ${where}\n`);
   let run: PluginRunResult;
   try {
-    run = await target.add(fuzzCase);
+    run = await withDeadline(target.add(fuzzCase), target.caseTimeoutMs ?? 30_000);
   } catch (error) {
     problems.push(`${where}: ADD threw past skel: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return undefined;
