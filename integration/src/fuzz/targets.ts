@@ -10,8 +10,8 @@ export interface PluginTarget {
   readonly type: string;
   /** Debian's reference has this plugin and answers as upstream for its keys (reference-features.md, section 4). */
   readonly reference: boolean;
-  /** The host kernel has no such link kind: every ADD must fail, cleanly. */
-  readonly kernelLacks?: boolean;
+  /** Every ADD must fail, cleanly, and why: the host kernel lacks the link kind, no DHCP daemon runs. */
+  readonly alwaysRefused?: string;
   /** Makes what the valid configuration needs, in this process's namespace and the container's. */
   setup?(place: FuzzPlace, names: HostNames): Promise<void>;
   /** The valid configuration. */
@@ -77,8 +77,9 @@ export const TARGETS: readonly PluginTarget[] = [
     reference: true,
     conf: (place, names) =>
       base(place, 'bridge', { bridge: names.bridge, isGateway: true, ipMasq: true, hairpinMode: true, mtu: 1400, ipam: hostLocalIpam(place, '10.99.0.0/24') }),
-    // Upstream keeps the bridge, and the gateway address it gave it, after DEL.
-    stays: [/ links: \S+ bridge$/, / addresses: \S+ 10\.99\.0\.\d+\/24$/, /routes: 10\.99\.0\.0\/24 dev \S+ table main$/],
+    // Upstream keeps the bridge (any name a case gives it, `cni0` when the key is dropped) and the
+    // gateway addresses it gave it, with their prefix routes, after DEL.
+    stays: [/ links: \S+ bridge$/, / addresses: (fb[0-9a-f]+|cni0|x) /, /routes: \S+ dev (fb[0-9a-f]+|cni0|x) /],
   },
   {
     type: 'ptp',
@@ -94,14 +95,14 @@ export const TARGETS: readonly PluginTarget[] = [
   {
     type: 'ipvlan',
     reference: true,
-    kernelLacks: true,
+    alwaysRefused: 'the host kernel has no such link kind',
     setup: (_place, names) => uplink(names),
     conf: (place, names) => base(place, 'ipvlan', { master: names.uplink, mode: 'l2', ipam: hostLocalIpam(place, '10.96.0.0/24') }),
   },
   {
     type: 'vlan',
     reference: true,
-    kernelLacks: true,
+    alwaysRefused: 'the host kernel has no such link kind',
     setup: (_place, names) => uplink(names),
     conf: (place, names) => base(place, 'vlan', { master: names.uplink, vlanId: 100, mtu: 1400, ipam: hostLocalIpam(place, '10.95.0.0/24') }),
   },
@@ -116,7 +117,7 @@ export const TARGETS: readonly PluginTarget[] = [
   {
     type: 'dummy',
     reference: false,
-    kernelLacks: true,
+    alwaysRefused: 'the host kernel has no such link kind',
     conf: (place) => base(place, 'dummy', { ipam: hostLocalIpam(place, '10.92.0.0/24') }),
   },
   {
@@ -128,7 +129,7 @@ export const TARGETS: readonly PluginTarget[] = [
   {
     type: 'bond',
     reference: false,
-    kernelLacks: true,
+    alwaysRefused: 'the host kernel has no such link kind',
     conf: (place) =>
       base(place, 'bond', { mode: 'active-backup', miimon: '100', linksInContainer: true, links: [{ name: 'l1' }, { name: 'l2' }], ipam: hostLocalIpam(place, '10.90.0.0/24') }),
   },
@@ -159,7 +160,7 @@ export const TARGETS: readonly PluginTarget[] = [
         prevResult: prevResult(place, names),
       }),
     // The chains every container shares, and the rules that enter them, stay (as upstream's).
-    stays: [/iptables(Chains|Rules): (nat|filter) .*CNI-HOSTPORT-(DNAT|SNAT|MASQ|SETMARK)/, /iptablesRules: nat -A (PREROUTING|OUTPUT|POSTROUTING) .*CNI-HOSTPORT/],
+    stays: [/iptables(Chains|Rules): ip6?tables (nat|filter|mangle) .*CNI-HOSTPORT-/],
   },
   {
     type: 'bandwidth',
@@ -179,7 +180,7 @@ export const TARGETS: readonly PluginTarget[] = [
     reference: true,
     setup: containerEth0,
     conf: (place, names) => base(place, 'firewall', { backend: 'iptables', prevResult: prevResult(place, names) }),
-    stays: [/iptables(Chains|Rules): filter .*CNI-(FORWARD|ADMIN)/],
+    stays: [/iptables(Chains|Rules): ip6?tables filter .*CNI-(FORWARD|ADMIN)/],
   },
   {
     type: 'sbr',
@@ -190,7 +191,7 @@ export const TARGETS: readonly PluginTarget[] = [
   {
     type: 'vrf',
     reference: true,
-    kernelLacks: true,
+    alwaysRefused: 'the host kernel has no such link kind',
     setup: containerEth0,
     conf: (place, names) => base(place, 'vrf', { vrfname: 'fzvrf', table: 1001, prevResult: prevResult(place, names) }),
   },
@@ -210,8 +211,8 @@ export const TARGETS: readonly PluginTarget[] = [
   },
   {
     type: 'dhcp',
-    // Nothing listens on the socket: every ADD fails, which must still be a clean CNI error.
     reference: false,
+    alwaysRefused: 'nothing listens on the daemon socket',
     conf: (place) =>
       base(place, 'dhcp', {
         ipam: { type: 'dhcp', daemonSocketPath: join(place.dir, 'dhcp.sock'), request: [{ option: 'host-name', skipDefault: false }], provide: [{ option: 'host-name', value: 'x' }] },
