@@ -76,10 +76,12 @@ export const TARGETS: readonly PluginTarget[] = [
     type: 'bridge',
     reference: true,
     conf: (place, names) =>
-      base(place, 'bridge', { bridge: names.bridge, isGateway: true, ipMasq: true, hairpinMode: true, mtu: 1400, ipam: hostLocalIpam(place, '10.99.0.0/24') }),
+      // nftables, not iptables: nft's state is per namespace, iptables takes a lock every
+      // namespace of the machine shares, and other tiers' iptables runs make each ADD wait.
+      base(place, 'bridge', { bridge: names.bridge, isGateway: true, ipMasq: true, ipMasqBackend: 'nftables', hairpinMode: true, mtu: 1400, ipam: hostLocalIpam(place, '10.99.0.0/24') }),
     // Upstream keeps the bridge (any name a case gives it, `cni0` when the key is dropped) and the
     // gateway addresses it gave it, with their prefix routes, after DEL.
-    stays: [/ links: \S+ bridge$/, / addresses: (fb[0-9a-f]+|cni0|x) /, /routes: \S+ dev (fb[0-9a-f]+|cni0|x) /],
+    stays: [/nftTables: inet cni_plugins_masquerade$/, / links: \S+ bridge$/, / addresses: (fb[0-9a-f]+|cni0|x) /, /routes: \S+ dev (fb[0-9a-f]+|cni0|x) /],
   },
   {
     type: 'ptp',
@@ -154,13 +156,15 @@ export const TARGETS: readonly PluginTarget[] = [
     setup: containerEth0,
     conf: (place, names) =>
       base(place, 'portmap', {
+        // As for bridge: nftables, out of the machine-wide iptables lock (v1.1.1 ignores the key).
+        backend: 'nftables',
         snat: true,
         capabilities: { portMappings: true },
         runtimeConfig: { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] },
         prevResult: prevResult(place, names),
       }),
     // The chains every container shares, and the rules that enter them, stay (as upstream's).
-    stays: [/iptables(Chains|Rules): ip6?tables (nat|filter|mangle) .*CNI-HOSTPORT-/],
+    stays: [/iptables(Chains|Rules): ip6?tables (nat|filter|mangle) .*CNI-HOSTPORT-/, /nftTables: ip6? cni_hostport$/, /nftTables: inet cni_hostport$/],
   },
   {
     type: 'bandwidth',
