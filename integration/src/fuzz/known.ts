@@ -21,7 +21,14 @@ export const DELIBERATE: readonly Difference[] = [
     plugin: 'host-local',
     path: /subnet$/,
     referenceMsg: /address 01: invalid IP address|\?01-ffff/,
-    why: 'a /0 range: v1.1.1 computes its first address wrongly (prints "01" or "?01"); upstream since v1.2 and ours allocate 0.0.0.1 or ::1',
+    why: 'a /0 range: v1.1.1 computes its first address wrongly (prints "01" or "?01"); ours allocates 0.0.0.1 or ::1',
+  },
+  {
+    plugin: 'portmap',
+    path: /portMappings\[\d+\]\.protocol$/,
+    label: /= null/,
+    referenceMsg: /unknown protocol ""/,
+    why: 'a null protocol: v1.1.1 hands iptables an empty protocol, which fails after its chains exist; ours reads null as not set, as for every key',
   },
 ];
 
