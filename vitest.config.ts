@@ -14,18 +14,21 @@ import { defineConfig } from 'vitest/config';
  * - vm:     *.vm.test.ts         link kinds the host kernel lacks; run inside the qemu VM tier
  * - lease:  *.lease.test.ts      real DHCP lease lifetimes (renewal, expiry): minutes of waiting,
  *                                run in the background beside the other tiers
+ * - fuzz:   *.fuzz.test.ts       malformed requests for every plugin, in-process, inside a network
+ *                                namespace of their own (scripts/run-tier.mjs fuzz starts vitest there)
  */
 const tier = process.env.CNI_TIER ?? 'unit';
 
 const tierFiles: Record<string, { include: string[]; exclude: string[] }> = {
   unit: {
     include: ['**/*.test.ts'],
-    exclude: ['**/*.integration.test.ts', '**/*.e2e.test.ts', '**/*.vm.test.ts', '**/*.lease.test.ts'],
+    exclude: ['**/*.integration.test.ts', '**/*.e2e.test.ts', '**/*.vm.test.ts', '**/*.lease.test.ts', '**/*.fuzz.test.ts'],
   },
   kernel: { include: ['**/*.integration.test.ts'], exclude: [] },
   e2e: { include: ['**/*.e2e.test.ts'], exclude: [] },
   vm: { include: ['**/*.vm.test.ts'], exclude: [] },
   lease: { include: ['**/*.lease.test.ts'], exclude: [] },
+  fuzz: { include: ['**/*.fuzz.test.ts'], exclude: [] },
 };
 
 const files = tierFiles[tier];

@@ -8,8 +8,8 @@ import { tierCapability } from './tier-capability.mjs';
 
 const tier = process.argv[2];
 const extra = process.argv.slice(3);
-if (!['unit', 'kernel', 'e2e', 'lease'].includes(tier)) {
-  console.error(`usage: run-tier.mjs unit|kernel|e2e|lease [vitest args...]`);
+if (!['unit', 'kernel', 'e2e', 'lease', 'fuzz'].includes(tier)) {
+  console.error(`usage: run-tier.mjs unit|kernel|e2e|lease|fuzz [vitest args...]`);
   process.exit(2);
 }
 
@@ -17,11 +17,27 @@ mkdirSync('.tier-results', { recursive: true });
 const rawFile = `.tier-results/${tier}.vitest.json`;
 const capability = tierCapability(tier);
 
-const run = spawnSync(
-  'npx',
-  ['vitest', 'run', '--passWithNoTests', '--reporter=default', '--reporter=json', `--outputFile.json=${rawFile}`, ...extra],
-  { stdio: 'inherit', env: { ...process.env, CNI_TIER: tier, CNI_TIER_CAN_RUN: capability.canRun ? '1' : '0' } },
-);
+const vitestArgs = ['vitest', 'run', '--passWithNoTests', '--reporter=default', '--reporter=json', `--outputFile.json=${rawFile}`, ...extra];
+const env = { ...process.env, CNI_TIER: tier, CNI_TIER_CAN_RUN: capability.canRun ? '1' : '0' };
+
+// The fuzz tier runs plugins in-process, so whatever they make on "the host" is made in the
+// test process's own namespace: vitest runs inside a fresh one (one file at a time, since the
+// files share it), never in the machine's.
+let fuzzNetns;
+let argv = ['npx', ...vitestArgs];
+if (tier === 'fuzz' && capability.canRun) {
+  fuzzNetns = `cnifuzz-host-${process.pid}`;
+  spawnSync('ip', ['netns', 'add', fuzzNetns], { stdio: 'inherit' });
+  spawnSync('ip', ['-n', fuzzNetns, 'link', 'set', 'lo', 'up'], { stdio: 'inherit' });
+  argv = ['ip', 'netns', 'exec', fuzzNetns, 'npx', ...vitestArgs, '--no-file-parallelism'];
+  env.CNI_FUZZ_NETNS = fuzzNetns;
+}
+let run;
+try {
+  run = spawnSync(argv[0], argv.slice(1), { stdio: 'inherit', env });
+} finally {
+  if (fuzzNetns) spawnSync('ip', ['netns', 'del', fuzzNetns], { stdio: 'inherit' });
+}
 
 let counts = { passed: 0, failed: 0, skipped: 0, skippedTests: [] };
 if (existsSync(rawFile)) {

@@ -38,6 +38,8 @@ step "tier: unit"
 node scripts/run-tier.mjs unit || status=1
 step "tier: kernel"
 node scripts/run-tier.mjs kernel || status=1
+step "tier: fuzz"
+node scripts/run-tier.mjs fuzz || status=1
 step "tier: e2e"
 node scripts/run-tier.mjs e2e || status=1
 

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { tierCapability } from './tier-capability.mjs';
 
-const tiers = ['unit', 'kernel', 'vm', 'e2e', 'lease'];
+const tiers = ['unit', 'kernel', 'fuzz', 'vm', 'e2e', 'lease'];
 const rows = [];
 const problems = [];
 for (const tier of tiers) {

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export { configureIface } from './configure.ts';
+export { readDns, readRequestedIps, readRoute, readRoutes } from './config.ts';
 export { validateExpectedInterfaceIps, validateExpectedRoutes } from './validate.ts';
 export type { ConfigureOptions } from './configure.ts';
 

@@ -39,6 +39,16 @@ export type {
   NetConfWithResult,
 } from './config.ts';
 
+export {
+  ConfigReader,
+  ValueReader,
+  configProblemsError,
+  decodeConfig,
+  describeProblem,
+  ipamTypeOf,
+} from './decode.ts';
+export type { ConfigProblem, IntRange } from './decode.ts';
+
 export { MAX_STDIN_BYTES, isValidName, parseNetConf, parseNetConfList, parsePrevResult } from './parse-config.ts';
 
 export { convertResult, toCurrentResult, resultIps } from './result/convert.ts';

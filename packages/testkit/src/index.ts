@@ -63,3 +63,8 @@ export type { CniCommand, PluginErrorJson, PluginRunOptions, PluginRunResult, Ca
 
 export { createChain, execRunner, inProcessRunner, PluginFailedError } from './chain.ts';
 export type { Chain, ChainConfList, ChainOptions, PluginRunner } from './chain.ts';
+
+export { fuzzCases, formatPath, jsonTypeOf, pathsOf, WRONG_TYPES, ODD_NUMBERS, ODD_STRINGS, BAD_ADDRESSES, BAD_VARIABLES } from './fuzz/mutate.ts';
+export type { FuzzCase, FuzzCaseOptions, JsonPath } from './fuzz/mutate.ts';
+export { runFuzzTarget } from './fuzz/run.ts';
+export type { FuzzTarget, FuzzOutcome, FuzzReport } from './fuzz/run.ts';

@@ -16,6 +16,13 @@ describe('configuration', () => {
     expect(config.priority).toBeUndefined();
   });
 
+  it('refuses a skipDefault that is not a boolean, rather than ignoring it', () => {
+    expect(() => load({ request: [{ option: 'host-name', skipDefault: 'yes' }] })).toThrow(
+      expect.objectContaining({ code: 7, message: 'invalid ipam.request[0].skipDefault "yes", must be a boolean' }),
+    );
+    expect(load({ request: [{ option: 'host-name', skipDefault: null }] }).requestList).toContain(12);
+  });
+
   it('reads request (with skipDefault), provide (value and fromArg) and priority', () => {
     const config = load(
       {

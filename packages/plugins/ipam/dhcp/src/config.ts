@@ -91,7 +91,11 @@ export function loadDhcpConfig(input: DhcpConfigInput): DhcpConfig {
   const requested: number[] = [];
   listOf(ipam, 'request').forEach((item, index) => {
     requested.push(codeOf(item, `ipam.request[${index}]`));
-    if (item['skipDefault'] === true) skipDefault = true;
+    const skip = item['skipDefault'];
+    if (skip !== undefined && skip !== null && typeof skip !== 'boolean') {
+      throw configError(`invalid ipam.request[${index}].skipDefault ${JSON.stringify(skip)}, must be a boolean`);
+    }
+    if (skip === true) skipDefault = true;
   });
   const requestList = [...new Set([...(skipDefault ? [] : DEFAULT_REQUEST_LIST), ...requested])];
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { Cidr, type IpAddress, parseIpOrCidr } from '@cni/ip';
-import { compareVersions } from '@cni/spec';
+import { readRequestedIps, readRoutes } from '@cni/ipam';
+import { compareVersions, decodeConfig, type Route, type ValueReader } from '@cni/spec';
 import {
   canonicalizeRangeSet,
   hostLocalError,
@@ -12,12 +13,8 @@ import {
 /** Where upstream keeps its leases when `dataDir` is not set. */
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
 
-/** A route of the configuration, copied to the result as given. */
-export interface RouteConfig {
-  dst: string;
-  gw?: string;
-  [key: string]: unknown;
-}
+/** A route of the configuration, copied to the result: its `dst`, `gw` and the 1.1.0 fields, type-checked. */
+export type RouteConfig = Route;
 
 /** host-local's configuration, read and checked as upstream's `LoadIPAMConfig` does. */
 export interface HostLocalConfig {
@@ -45,12 +42,11 @@ export interface HostLocalConfigInput {
   argsIp?: string | undefined;
 }
 
-function record(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function requestedAddress(text: unknown): IpAddress {
-  if (typeof text !== 'string') throw hostLocalError(`invalid IP address: ${JSON.stringify(text)}`);
+function requestedAddress(text: string): IpAddress {
   try {
     const parsed = parseIpOrCidr(text);
     // Go's ip.IP keeps the address of a CIDR; the prefix does not matter to host-local.
@@ -60,16 +56,61 @@ function requestedAddress(text: unknown): IpAddress {
   }
 }
 
-function stringList(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
+/** One range of a range set: an object whose four keys are strings (their meaning is checked later, with upstream's texts). */
+function readRange(element: ValueReader): RangeConfig | undefined {
+  if (element.absent) return element.fail('an object with a "subnet"');
+  const range = element.optObject();
+  if (range === undefined) return undefined;
+  return {
+    subnet: range.optString('subnet'),
+    rangeStart: range.optString('rangeStart'),
+    rangeEnd: range.optString('rangeEnd'),
+    gateway: range.optString('gateway'),
+  };
 }
 
-function rangeSetConfigs(value: unknown, where: string): RangeConfig[][] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw hostLocalError(`${where} must be a list of range sets`);
-  return value.map((set) => {
-    if (!Array.isArray(set)) throw hostLocalError(`${where} must be a list of range sets`);
-    return set.map((range) => record(range) ?? {});
+/** A list of range sets, each a list of ranges (`[[{subnet}]]`); `[]` when absent. */
+function readRangeSets(value: ValueReader): RangeConfig[][] {
+  return (
+    value.optArray((set) => (set.absent ? set.fail('an array of ranges') : set.optArray((range) => readRange(range)))) ?? []
+  );
+}
+
+/** Every key host-local knows, type-checked in one pass; the values' meaning is checked after. */
+interface RawHostLocalConfig {
+  name: string;
+  cniVersion: string;
+  argsIps: string[];
+  runtimeIps: string[];
+  runtimeRanges: RangeConfig[][];
+  ranges: RangeConfig[][];
+  legacy: RangeConfig & { subnet: string | undefined };
+  routes: RouteConfig[];
+  dataDir: string | undefined;
+  resolvConf: string | undefined;
+}
+
+function readHostLocalConfig(conf: Record<string, unknown>): RawHostLocalConfig {
+  return decodeConfig(conf, (r) => {
+    const ipam = r.object('ipam');
+    const runtimeConfig = r.optObject('runtimeConfig');
+    return {
+      name: r.optString('name') ?? '',
+      cniVersion: r.optString('cniVersion') ?? '',
+      argsIps: readRequestedIps(r.optObject('args')?.optObject('cni')?.key('ips')),
+      runtimeIps: readRequestedIps(runtimeConfig?.key('ips')),
+      runtimeRanges: runtimeConfig === undefined ? [] : readRangeSets(runtimeConfig.key('ipRanges')),
+      ranges: readRangeSets(ipam.key('ranges')),
+      legacy: {
+        subnet: ipam.optString('subnet'),
+        rangeStart: ipam.optString('rangeStart'),
+        rangeEnd: ipam.optString('rangeEnd'),
+        gateway: ipam.optString('gateway'),
+      },
+      routes: readRoutes(ipam.key('routes')),
+      dataDir: ipam.optString('dataDir'),
+      resolvConf: ipam.optString('resolvConf'),
+    };
   });
 }
 
@@ -79,24 +120,25 @@ function rangeSetConfigs(value: unknown, where: string): RangeConfig[][] {
  * canonicalised (`invalid range set N: ...`), no two sets overlapping (`range set N overlaps
  * with M`), and at most one set per family before spec 0.3.0.
  *
- * @throws CniError code 999 with upstream's text.
+ * Every known key is type-checked first, in one pass: a value of the wrong type (routes given as
+ * an object, a dataDir that is a number, a route whose `dst` is not a CIDR) is code 7 naming the
+ * key's path, the expected type and the value. Nothing here touches the store, so a plugin that
+ * calls this before it opens the store refuses a bad configuration without reserving anything.
+ *
+ * @throws CniError code 7 for a key of the wrong type, code 999 with upstream's text otherwise.
  */
 export function loadHostLocalConfig(input: HostLocalConfigInput): HostLocalConfig {
   const { conf } = input;
-  const ipam = record(conf.ipam);
-  if (ipam === undefined) throw hostLocalError("IPAM config missing 'ipam' key");
+  if (!isRecord(conf.ipam)) throw hostLocalError("IPAM config missing 'ipam' key");
+  const raw = readHostLocalConfig(conf);
   const requested: IpAddress[] = [];
   if (input.argsIp !== undefined && input.argsIp !== '') requested.push(requestedAddress(input.argsIp));
-  const args = record(record(conf.args)?.cni);
-  for (const ip of stringList(args?.ips)) requested.push(requestedAddress(ip));
-  const runtimeConfig = record(conf.runtimeConfig);
-  for (const ip of stringList(runtimeConfig?.ips)) requested.push(requestedAddress(ip));
+  for (const ip of raw.argsIps) requested.push(requestedAddress(ip));
+  for (const ip of raw.runtimeIps) requested.push(requestedAddress(ip));
 
-  const configs = rangeSetConfigs(ipam.ranges, 'ranges');
-  if (typeof ipam.subnet === 'string' && ipam.subnet !== '') {
-    configs.unshift([{ subnet: ipam.subnet, rangeStart: ipam.rangeStart, rangeEnd: ipam.rangeEnd, gateway: ipam.gateway }]);
-  }
-  configs.unshift(...rangeSetConfigs(runtimeConfig?.ipRanges, 'runtimeConfig.ipRanges'));
+  const configs = [...raw.runtimeRanges];
+  if (raw.legacy.subnet !== undefined && raw.legacy.subnet !== '') configs.push([raw.legacy]);
+  configs.push(...raw.ranges);
   if (configs.length === 0) throw hostLocalError('no IP ranges specified');
 
   const ranges: RangeSet[] = [];
@@ -113,7 +155,7 @@ export function loadHostLocalConfig(input: HostLocalConfigInput): HostLocalConfi
     else v6++;
     ranges.push(set);
   }
-  const cniVersion = typeof conf.cniVersion === 'string' ? conf.cniVersion : '';
+  const cniVersion = raw.cniVersion;
   if ((v4 > 1 || v6 > 1) && !atLeast(cniVersion, '0.3.0')) {
     throw hostLocalError(`CNI version ${cniVersion} does not support more than 1 address per family`);
   }
@@ -122,14 +164,13 @@ export function loadHostLocalConfig(input: HostLocalConfigInput): HostLocalConfi
       if (rangeSetsOverlap(ranges[i]!, ranges[j]!)) throw hostLocalError(`range set ${i} overlaps with ${j}`);
     }
   }
-  const routes = Array.isArray(ipam.routes) ? (ipam.routes as RouteConfig[]) : [];
   return {
-    name: typeof conf.name === 'string' ? conf.name : '',
+    name: raw.name,
     cniVersion,
     ranges,
-    routes,
-    dataDir: typeof ipam.dataDir === 'string' && ipam.dataDir !== '' ? ipam.dataDir : DEFAULT_DATA_DIR,
-    resolvConf: typeof ipam.resolvConf === 'string' ? ipam.resolvConf : '',
+    routes: raw.routes,
+    dataDir: raw.dataDir !== undefined && raw.dataDir !== '' ? raw.dataDir : DEFAULT_DATA_DIR,
+    resolvConf: raw.resolvConf ?? '',
     requested,
   };
 }

@@ -24,7 +24,7 @@ async function withStore<T>(config: HostLocalConfig, body: (allocator: HostLocal
 }
 
 function routesOf(config: HostLocalConfig): Route[] {
-  return config.routes.map((route) => ({ ...route }) as Route);
+  return config.routes.map((route) => ({ ...route }));
 }
 
 async function add(request: AddRequest): Promise<ResultV100> {

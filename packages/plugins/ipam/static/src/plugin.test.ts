@@ -85,3 +85,21 @@ describe('static', () => {
     expect((await run({ command: 'DEL', conf: conf(ipam) })).exitCode).toBe(0);
   });
 });
+
+describe('static refuses values of the wrong type', () => {
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['addresses as an object and routes as a boolean', { addresses: {}, routes: true }, /ipam\.addresses \{\}, must be an array \(and 1 more problem\)/],
+    ['routes as an object', { addresses: [{ address: '10.1.0.2/24' }], routes: { dst: '0.0.0.0/0' } }, /ipam\.routes \{"dst":"0\.0\.0\.0\/0"\}, must be an array/],
+    ['a route whose gw is not an address', { addresses: [{ address: '10.1.0.2/24' }], routes: [{ dst: '0.0.0.0/0', gw: 'x' }] }, /ipam\.routes\[0\]\.gw "x"/],
+    ['an address entry that is a string', { addresses: ['10.1.0.2/24'] }, /ipam\.addresses\[0\] "10\.1\.0\.2\/24"/],
+    ['an address of the wrong type', { addresses: [{ address: 10 }] }, /ipam\.addresses\[0\]\.address 10, must be a string/],
+    ['dns as a list', { addresses: [{ address: '10.1.0.2/24' }], dns: ['8.8.8.8'] }, /ipam\.dns \["8\.8\.8\.8"\], must be an object/],
+    ['nameservers as a string', { addresses: [{ address: '10.1.0.2/24' }], dns: { nameservers: '8.8.8.8' } }, /ipam\.dns\.nameservers "8\.8\.8\.8", must be an array/],
+  ];
+  it.each(cases)('%s: code 7 naming the key', async (_name, ipam, message) => {
+    const out = await run({ command: 'ADD', conf: conf(ipam) });
+    expect(out.exitCode).toBe(1);
+    expect(out.error?.code).toBe(7);
+    expect(out.error?.msg).toMatch(message);
+  });
+});

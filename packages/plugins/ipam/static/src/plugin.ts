@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import { type Cidr, type IpAddress, tryParseCidr, tryParseIp } from '@cni/ip';
 import { type AddRequest, type CheckRequest, definePlugin } from '@cni/skel';
-import { ALL_SPEC_VERSIONS, CNI_ERROR_CODES, CniError, compareVersions, type Dns, type ResultV100, type Route, toCurrentResult } from '@cni/spec';
+import { readDns, readRequestedIps, readRoutes } from '@cni/ipam';
+import { ALL_SPEC_VERSIONS, CNI_ERROR_CODES, CniError, compareVersions, decodeConfig, type Dns, type ResultV100, type Route, toCurrentResult } from '@cni/spec';
 
 /** One address of static's configuration: the address with its prefix, and its gateway if any. */
 export interface StaticAddress {
@@ -36,10 +37,9 @@ function record(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
-function cidrOf(text: unknown, message: (text: string) => string): Cidr {
-  const value = typeof text === 'string' ? text : String(text);
-  const cidr = typeof text === 'string' ? tryParseCidr(text.trim() === text ? text : '') : undefined;
-  if (cidr === undefined) throw staticError(message(value));
+function cidrOf(text: string, message: (text: string) => string): Cidr {
+  const cidr = tryParseCidr(text.trim() === text ? text : '');
+  if (cidr === undefined) throw staticError(message(text));
   return unmapCidr(cidr);
 }
 
@@ -48,27 +48,59 @@ function unmapCidr(cidr: Cidr): Cidr {
   return tryParseCidr(`${cidr.address.unmap().toString()}/${Math.max(0, cidr.prefix - 96)}`) ?? cidr;
 }
 
+/** Every key static knows, type-checked in one pass; addresses are parsed after, with upstream's texts. */
+interface RawStaticConfig {
+  name: string;
+  cniVersion: string;
+  addresses: { address: string; gateway: string | undefined }[];
+  routes: Route[];
+  dns: Dns;
+  argsIps: string[];
+  runtimeIps: string[];
+}
+
+function readStaticConfig(conf: Record<string, unknown>): RawStaticConfig {
+  return decodeConfig(conf, (r) => {
+    const ipam = r.object('ipam');
+    return {
+      name: r.optString('name') ?? '',
+      cniVersion: r.optString('cniVersion') ?? '',
+      addresses:
+        ipam.optArray('addresses', (element) => {
+          if (element.absent) return element.fail('an object with an "address" CIDR');
+          const entry = element.optObject();
+          if (entry === undefined) return undefined;
+          return { address: entry.string('address'), gateway: entry.optString('gateway') };
+        }) ?? [],
+      routes: readRoutes(ipam.key('routes')),
+      dns: readDns(ipam.key('dns')),
+      argsIps: readRequestedIps(r.optObject('args')?.optObject('cni')?.key('ips')),
+      runtimeIps: readRequestedIps(r.optObject('runtimeConfig')?.key('ips')),
+    };
+  });
+}
+
 /**
  * Read static's configuration with upstream's rules: `ipam.addresses`, then CNI_ARGS `IP`
  * (comma-separated CIDRs, appended) with `GATEWAY` attached to the addresses holding it; then
  * `args.cni.ips` replaces the list, and `runtimeConfig.ips` replaces it again. Before spec
  * 0.3.0 a configuration may give at most one address per family.
  *
- * @throws CniError code 999 with upstream's texts.
+ * Every known key is type-checked first: `addresses` or `routes` of the wrong type, an address
+ * entry without `address`, a route whose `dst` is not a CIDR, is code 7 naming the key's path.
+ *
+ * @throws CniError code 7 for a key of the wrong type, code 999 with upstream's texts otherwise.
  */
 export function loadStaticConfig(input: StaticConfigInput): StaticConfig {
   const { conf } = input;
-  const ipam = record(conf.ipam);
-  if (ipam === undefined) throw staticError("IPAM config missing 'ipam' key");
+  if (record(conf.ipam) === undefined) throw staticError("IPAM config missing 'ipam' key");
+  const raw = readStaticConfig(conf);
   let addresses: { address: Cidr; gateway: IpAddress | undefined }[] = [];
-  const configured = Array.isArray(ipam.addresses) ? ipam.addresses : [];
-  for (const entry of configured) {
-    const item = record(entry) ?? {};
-    const gatewayText = item.gateway;
+  for (const item of raw.addresses) {
     let gateway: IpAddress | undefined;
-    if (gatewayText !== undefined && gatewayText !== null && gatewayText !== '') {
-      gateway = typeof gatewayText === 'string' ? tryParseIp(gatewayText) : undefined;
-      if (gateway === undefined) throw staticError(`invalid IP address: ${String(gatewayText)}`);
+    if (item.gateway !== undefined && item.gateway !== '') {
+      gateway = tryParseIp(item.gateway);
+      if (gateway === undefined) throw staticError(`invalid IP address: ${item.gateway}`);
     }
     const address = cidrOf(item.address, (text) => `the 'address' field is expected to be in CIDR notation, got: '${text}'`);
     addresses.push({ address, gateway });
@@ -86,29 +118,21 @@ export function loadStaticConfig(input: StaticConfigInput): StaticConfig {
       for (const entry of addresses) if (entry.address.contains(gateway)) entry.gateway = gateway;
     }
   }
-  const ips = (list: unknown): StaticAddress[] =>
-    (list as unknown[]).map((text) => ({
+  const ips = (list: readonly string[]): StaticAddress[] =>
+    list.map((text) => ({
       address: cidrOf(text, (t) => `an entry in the 'ips' field is NOT in CIDR notation, got: '${t}'`),
       gateway: undefined,
     }));
-  const argsIps = record(record(conf.args)?.cni)?.ips;
-  if (Array.isArray(argsIps) && argsIps.length > 0) addresses = ips(argsIps);
-  const runtimeIps = record(conf.runtimeConfig)?.ips;
-  if (Array.isArray(runtimeIps) && runtimeIps.length > 0) addresses = ips(runtimeIps);
+  if (raw.argsIps.length > 0) addresses = ips(raw.argsIps);
+  if (raw.runtimeIps.length > 0) addresses = ips(raw.runtimeIps);
 
   const v4 = addresses.filter((a) => a.address.family === 4).length;
   const v6 = addresses.length - v4;
-  const cniVersion = typeof conf.cniVersion === 'string' ? conf.cniVersion : '';
+  const cniVersion = raw.cniVersion;
   if ((v4 > 1 || v6 > 1) && !atLeast(cniVersion, '0.3.0')) {
     throw staticError(`CNI version ${cniVersion} does not support more than 1 address per family`);
   }
-  return {
-    name: typeof conf.name === 'string' ? conf.name : '',
-    cniVersion,
-    addresses,
-    routes: Array.isArray(ipam.routes) ? (ipam.routes as Route[]) : [],
-    dns: (record(ipam.dns) ?? {}) as Dns,
-  };
+  return { name: raw.name, cniVersion, addresses, routes: raw.routes, dns: raw.dns };
 }
 
 function atLeast(version: string, floor: string): boolean {

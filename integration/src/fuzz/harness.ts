@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: Apache-2.0
+// The fuzz tier's plumbing: every plugin value runs in this process through skel's runPlugin, with
+// its IPAM delegated in-process too; the process itself lives in a network namespace of its own
+// (scripts/run-tier.mjs fuzz starts vitest under `ip netns exec`), which is each plugin's "host",
+// and each plugin gets a fresh container namespace. Debian's reference (/usr/lib/cni, v1.1.1)
+// answers the same requests where it has the plugin.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dhcp } from '@cni/ipam-dhcp';
+import { hostLocal } from '@cni/ipam-hostlocal';
+import { staticIpam } from '@cni/ipam-static';
+import { bandwidth } from '@cni/plugin-bandwidth';
+import { bond } from '@cni/plugin-bond';
+import { bridge } from '@cni/plugin-bridge';
+import { dummy } from '@cni/plugin-dummy';
+import { firewall } from '@cni/plugin-firewall';
+import { hostDevice } from '@cni/plugin-host-device';
+import { ipvlan } from '@cni/plugin-ipvlan';
+import { loopback } from '@cni/plugin-loopback';
+import { macvlan } from '@cni/plugin-macvlan';
+import { portmap } from '@cni/plugin-portmap';
+import { ptp } from '@cni/plugin-ptp';
+import { sample } from '@cni/plugin-sample';
+import { sbr } from '@cni/plugin-sbr';
+import { tap } from '@cni/plugin-tap';
+import { tuning } from '@cni/plugin-tuning';
+import { vlan } from '@cni/plugin-vlan';
+import { vrf } from '@cni/plugin-vrf';
+import { delegateError, execDelegate, runPlugin, type CniPlugin, type DelegateInvocation } from '@cni/skel';
+import { parseResult } from '@cni/spec';
+import {
+  createNetns,
+  deleteNetns,
+  execPlugin,
+  parsePluginOutput,
+  registerTeardown,
+  run,
+  type FuzzCase,
+  type PluginRunResult,
+  type TestNamespace,
+} from '@cni/testkit';
+
+/** Every plugin of the workspace the tier fuzzes, by its type. */
+export const PLUGINS: Readonly<Record<string, CniPlugin>> = {
+  bandwidth,
+  bond,
+  bridge,
+  dhcp,
+  dummy,
+  firewall,
+  'host-device': hostDevice,
+  'host-local': hostLocal,
+  ipvlan,
+  loopback,
+  macvlan,
+  portmap,
+  ptp,
+  sample,
+  sbr,
+  static: staticIpam,
+  tap,
+  tuning,
+  vlan,
+  vrf,
+};
+
+/** Where Debian's reference plugins are. */
+export const REFERENCE_DIR = '/usr/lib/cni';
+
+/**
+ * True when this process runs in the namespace scripts/run-tier.mjs made for the fuzz tier (named
+ * by CNI_FUZZ_NETNS): the tier acts on its "host" namespace, which must never be the machine's.
+ */
+export function inOwnNetns(): boolean {
+  const name = process.env['CNI_FUZZ_NETNS'];
+  if (name === undefined || name === '') return false;
+  try {
+    return statSync(`/var/run/netns/${name}`).ino === statSync('/proc/self/ns/net').ino;
+  } catch {
+    return false;
+  }
+}
+
+/** The machine's folders where plugins keep state by default (host-local's store, tuning's backups, the dhcp socket). */
+export const DEFAULT_FOLDERS: readonly string[] = ['/var/lib/cni', '/run/cni'];
+
+/**
+ * A dropped `dataDir` sends a plugin to its default folder, and a plugin that ignores a wrong type
+ * does too: the fuzz tier must see that happen without touching the machine's folders, which other
+ * tiers' leak checks watch meanwhile. `ip netns exec` gave this process tree a mount namespace of
+ * its own (its mounts do not propagate back), so a tmpfs over each default folder is private to
+ * the tier, and the leak check still sees what lands there.
+ */
+export async function privateDefaultFolders(): Promise<void> {
+  for (const folder of DEFAULT_FOLDERS) {
+    mkdirSync(folder, { recursive: true });
+    await run(['mount', '-t', 'tmpfs', '-o', 'size=16m,mode=0755', 'cnifuzz', folder]);
+  }
+}
+
+/** Undoes {@link privateDefaultFolders}. */
+export async function releaseDefaultFolders(): Promise<void> {
+  for (const folder of [...DEFAULT_FOLDERS].reverse()) await run(['umount', folder], { allowFailure: true });
+}
+
+/** A delegate runner that runs the workspace's plugins in this process, and anything else as an executable. */
+export async function delegateInProcess(invocation: DelegateInvocation): Promise<Uint8Array> {
+  const plugin = PLUGINS[invocation.type];
+  if (!plugin) return execDelegate(invocation);
+  let stdout = '';
+  let exitCode = 0;
+  const status = await runPlugin(plugin, {
+    env: invocation.env,
+    stdin: invocation.stdin,
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: invocation.stderr,
+    exit: (code: number) => {
+      exitCode = code;
+    },
+    delegateRunner: delegateInProcess,
+  });
+  if ((status ?? exitCode) !== 0) throw delegateError('exit status 1', Buffer.from(stdout), new Uint8Array());
+  return Buffer.from(stdout);
+}
+
+/** Runs `plugin` in this process with exactly `env` and `conf` on stdin, its IPAM in-process too. */
+export async function runInProcessWithEnv(plugin: CniPlugin, env: Record<string, string>, conf: unknown): Promise<PluginRunResult> {
+  let stdout = '';
+  let stderr = '';
+  let exitCode: number | undefined;
+  const status = await runPlugin(plugin, {
+    env,
+    stdin: JSON.stringify(conf),
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    exit: (code: number) => {
+      exitCode ??= code;
+    },
+    delegateRunner: delegateInProcess,
+  });
+  return parsePluginOutput(exitCode ?? status, stdout, stderr);
+}
+
+/** The fresh things one plugin's fuzzing gets: a container namespace, a folder, a network name. */
+export interface FuzzPlace {
+  readonly container: TestNamespace;
+  /** A fresh folder (dataDir, backups), removed at the end. */
+  readonly dir: string;
+  /** CNI_PATH for our runs: a folder with an empty file per plugin type, so skel finds the delegates it runs in-process. */
+  readonly cniPath: string;
+  /** A network name of its own, so that anything written under /var/lib/cni/networks is this run's. */
+  readonly network: string;
+  readonly containerId: string;
+}
+
+/** Makes a {@link FuzzPlace} and removes it when the test ends. */
+export async function useFuzzPlace(label: string): Promise<FuzzPlace> {
+  const id = randomBytes(3).toString('hex');
+  const container = await createNetns(`cnifuzz-${id}-c`);
+  const dir = join(tmpdir(), `cnifuzz-${label}-${id}`);
+  const network = `fuzz-${label}-${id}`;
+  registerTeardown(async () => {
+    await deleteNetns(container);
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(join('/var/lib/cni/networks', network), { recursive: true, force: true });
+  });
+  const cniPath = join(dir, 'bin');
+  mkdirSync(cniPath, { recursive: true });
+  for (const type of Object.keys(PLUGINS)) writeFileSync(join(cniPath, type), '');
+  return { container, dir, cniPath, network, containerId: `fuzz${id}` };
+}
+
+/** The CNI variables of a request in `place`, with a case's changes applied (undefined unsets). */
+export function caseEnv(place: FuzzPlace, command: string, fuzzCase: FuzzCase, cniPath = place.cniPath): Record<string, string> {
+  const env: Record<string, string | undefined> = {
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: place.containerId,
+    CNI_NETNS: place.container.path,
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: cniPath,
+    PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+    ...fuzzCase.env,
+  };
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+/** The configuration of DEL after a successful ADD: the same, with the result as prevResult. */
+export function delConf(conf: Record<string, unknown>, result: unknown): Record<string, unknown> {
+  return { ...conf, prevResult: result };
+}
+
+/** A problem with a result that does not parse as a result of the configuration's version, or undefined. */
+export function resultProblem(result: unknown, conf: Record<string, unknown>): string | undefined {
+  try {
+    parseResult(result, typeof conf['cniVersion'] === 'string' ? conf['cniVersion'] : undefined);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** ADD then DEL of the reference executable for the same request; its ADD's answer. */
+export async function referenceAnswer(type: string, place: FuzzPlace, fuzzCase: FuzzCase): Promise<PluginRunResult> {
+  const binary = join(REFERENCE_DIR, type);
+  const base = { containerId: place.containerId, netns: place.container.path, ifName: 'eth0', cniPath: REFERENCE_DIR, timeoutMs: 15_000 };
+  const add = await execPlugin(binary, { ...base, command: 'ADD', conf: fuzzCase.conf });
+  // Whatever it answered, undo it, so that the next request starts from the same state.
+  await execPlugin(binary, { ...base, command: 'DEL', conf: add.exitCode === 0 ? delConf(fuzzCase.conf, add.result) : fuzzCase.conf }).catch(() => undefined);
+  return add;
+}
