@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
+// Static imports (see the bundle's lazy built-in loaders): a dynamic import() in the bundle's
+// code-cached script prints Node 24's vm loader ExperimentalWarning on stderr.
+import { connect } from 'node:http2';
+import * as net from 'node:net';
 import { decodeMessage, encodeField, messages, strings } from './protobuf.ts';
 
 /** Where the kubelet serves the PodResources API. */
@@ -60,7 +64,6 @@ export function grpcFrame(message: Buffer): Buffer {
  * fall back to the kubelet's checkpoint file, as Multus does.
  */
 export async function listPodResources(socketPath = DEFAULT_POD_RESOURCES_SOCKET, timeoutMs = 10_000): Promise<PodDevices[]> {
-  const [{ connect }, net] = await Promise.all([import('node:http2'), import('node:net')]);
   return new Promise((resolve, reject) => {
     const session = connect('http://localhost', { createConnection: () => net.connect(socketPath) });
     const timer = setTimeout(() => {

@@ -4,6 +4,12 @@
 // costs what node:http costs (already in Node's snapshot), where a gRPC client loads protobuf
 // and grpc-js at every start of the executable (figures in bench/calico/README.md).
 import { readFileSync } from 'node:fs';
+// Static imports: the bundle turns built-in requires into loaders that run on first use, so these
+// cost nothing until a request is made; a dynamic import() inside the bundle's code-cached script
+// would go through vm's main-context loader, which Node 24 announces with an ExperimentalWarning
+// on stderr.
+import * as http from 'node:http';
+import * as https from 'node:https';
 import type { Agent as HttpAgent, IncomingMessage, RequestOptions } from 'node:http';
 
 /** Why an etcd request failed. */
@@ -134,10 +140,8 @@ export class EtcdClient {
   async #agentFor(): Promise<HttpAgent> {
     if (this.#agent) return this.#agent;
     if (this.#secure) {
-      const https = await import('node:https');
       this.#agent = new https.Agent({ keepAlive: true, maxSockets: 8, ...this.#tls });
     } else {
-      const http = await import('node:http');
       this.#agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     }
     return this.#agent;
@@ -151,7 +155,7 @@ export class EtcdClient {
 
   async #exchange(url: URL, path: string, body: string): Promise<unknown> {
     const agent = await this.#agentFor();
-    const mod = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+    const mod = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const options: RequestOptions = {
         agent,
