@@ -16,7 +16,7 @@ function layerOf(name) {
   if (name === '@cni/netns') return 1.1;
   if (['@cni/netlink', '@cni/netfilter'].includes(name)) return 1.2;
   if (name === '@cni/skel') return 2.0;
-  if (['@cni/libcni', '@cni/ipam'].includes(name)) return 2.1;
+  if (['@cni/libcni', '@cni/ipam', '@cni/link'].includes(name)) return 2.1;
   if (name.startsWith('@cni/plugin-') || name.startsWith('@cni/ipam-') || name === '@cni/multinet') return 3;
   if (['@cni/cni-bundle', '@cni/cnitool'].includes(name)) return 4;
   return undefined; // testkit, integration: may import anything
