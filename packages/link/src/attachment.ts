@@ -52,13 +52,18 @@ export function parseAttachmentAlias(alias: string | undefined, plugin: string):
   return { form: 'full', network, containerId, ifName };
 }
 
+/** True when an alias's owner is an attachment of `network`. */
+export function isAttachmentOf(owner: AliasOwner | undefined, network: string): boolean {
+  if (!owner) return false;
+  return owner.form === 'full' ? owner.network === network : owner.networkDigest === networkDigest(network);
+}
+
 /** True when an alias's owner is an attachment of `network` that is not in `valid`. */
 export function isStaleAttachment(owner: AliasOwner, network: string, valid: readonly GcAttachment[]): boolean {
+  if (!isAttachmentOf(owner, network)) return false;
   if (owner.form === 'full') {
-    if (owner.network !== network) return false;
     return !valid.some((attachment) => attachment.containerID === owner.containerId && attachment.ifname === owner.ifName);
   }
-  if (owner.networkDigest !== networkDigest(network)) return false;
   return !valid.some((attachment) => attachmentDigest(network, attachment.containerID, attachment.ifname) === owner.attachmentDigest);
 }
 

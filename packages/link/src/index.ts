@@ -4,13 +4,13 @@ export { deleteSandboxLink, isLinkGone, isNetnsGone, messageOf, openHost, openSa
 export { findHostPeer, randomVethName, setupVeth } from './veth.ts';
 export type { VethOptions, VethPair } from './veth.ts';
 
-export { checkMtuAgainstMaster, defaultRouteInterface, resolveMaster } from './master.ts';
+export { checkMtuAgainstMaster, defaultRouteInterface, readChildMtu, resolveMaster } from './master.ts';
 export type { MasterConf, ResolvedMaster } from './master.ts';
 
 export { createThenRename, temporaryLinkName } from './rename.ts';
 export type { CreateThenRenameOptions } from './rename.ts';
 
-export { MAX_ALIAS_BYTES, attachmentAlias, gcHostVeths, isStaleAttachment, parseAttachmentAlias } from './attachment.ts';
+export { MAX_ALIAS_BYTES, attachmentAlias, gcHostVeths, isAttachmentOf, isStaleAttachment, parseAttachmentAlias } from './attachment.ts';
 export type { AliasOwner } from './attachment.ts';
 
 export { enableForward } from './forward.ts';

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { openNetlink, type Link, type Netlink } from '@cni/netlink';
-import { CNI_ERROR_CODES, CniError } from '@cni/spec';
+import { CNI_ERROR_CODES, CniError, type ConfigReader } from '@cni/spec';
 import { isLinkGone, openSandbox } from './sandbox.ts';
 
 /** What locating a master needs from a configuration. */
@@ -71,4 +71,18 @@ export async function resolveMaster(conf: MasterConf, netns: string): Promise<Re
     nl.close();
     throw error;
   }
+}
+
+/**
+ * The `mtu` key of a link made on a master, read the same way by every such plugin: absent is 0
+ * (inherit the master's); the bound by the master's MTU needs the kernel ({@link resolveMaster}).
+ */
+export function readChildMtu(reader: ConfigReader): number {
+  const value = reader.key('mtu');
+  if (value.absent) return 0;
+  if (typeof value.value !== 'number' || !Number.isSafeInteger(value.value) || value.value < 0) {
+    value.fail('an integer in [0, master MTU]');
+    return 0;
+  }
+  return value.value;
 }

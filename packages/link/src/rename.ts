@@ -19,7 +19,7 @@ export interface CreateThenRenameOptions {
   prefix: string;
   /** What the link is, for messages: `macvlan`, `ipvlan`. */
   kind: string;
-  /** Make the link under `tmpName` so that it ends up in the container's namespace. */
+  /** Make the link under `tmpName` so that it ends up in the container's namespace; its errors pass through. */
   create: (tmpName: string) => Promise<unknown>;
 }
 
@@ -31,11 +31,8 @@ export interface CreateThenRenameOptions {
 export async function createThenRename(options: CreateThenRenameOptions): Promise<Link> {
   const { container, ifName, kind } = options;
   const tmpName = temporaryLinkName(options.prefix);
-  try {
-    await options.create(tmpName);
-  } catch (error) {
-    throw new Error(`failed to create ${kind}: ${messageOf(error)}`, { cause: error });
-  }
+  // The plugin words its own creation errors (which master, which mode): they pass through.
+  await options.create(tmpName);
   try {
     await container.link.setName({ name: tmpName }, ifName);
   } catch (error) {

@@ -3,8 +3,8 @@ import { configureIface, ipamAdd, ipamDel } from '@cni/ipam';
 import { openNetlink, type Netlink } from '@cni/netlink';
 import type { AddRequest } from '@cni/skel';
 import type { Result, ResultV100 } from '@cni/spec';
-import { setBondOptions } from './internal/bond-options.ts';
-import { messageOf, openSandbox } from './internal/sandbox.ts';
+import { messageOf, openSandbox } from '@cni/link';
+import { setBondOptions } from './bond-options.ts';
 import { enslaveLinks, findLinks, releaseLinks, takeLinks } from './links.ts';
 import { loadConf } from './net-conf.ts';
 

@@ -3,7 +3,7 @@ import { configureIface } from '@cni/ipam';
 import { openNetlink, type Netlink } from '@cni/netlink';
 import type { AddRequest } from '@cni/skel';
 import { toCurrentResult, type Result, type ResultV100 } from '@cni/spec';
-import { messageOf, openSandbox } from './internal/sandbox.ts';
+import { messageOf, openSandbox } from '@cni/link';
 import { getLink } from './get-link.ts';
 import { moveLinkIn, moveLinkOut } from './move-link.ts';
 import { loadConf } from './net-conf.ts';

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { DelRequest } from '@cni/skel';
-import { ipamTypeOf } from './internal/keys.ts';
-import { isLinkGone, openSandboxForDel } from './internal/sandbox.ts';
+import { isLinkGone, openSandboxForDel } from '@cni/link';
+import { ipamTypeOf } from '@cni/spec';
 
 /**
  * DEL: release the lease (when the configuration has IPAM: a chained ipvlan has none), then

@@ -1,13 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// @cni/sys's: node:crypto would cost this plugin 6-9 ms of its start.
-import { randomBytes } from '@cni/sys';
 import { configureIface } from '@cni/ipam';
 import type { Netlink } from '@cni/netlink';
 import { writeSysctl } from '@cni/netns';
 import type { AddRequest } from '@cni/skel';
 import { toCurrentResult, type InterfaceV100, type Result, type ResultV100 } from '@cni/spec';
-import { messageOf, openSandbox } from './internal/sandbox.ts';
-import { resolveMaster } from './master.ts';
+import { createThenRename, messageOf, openSandbox, resolveMaster } from '@cni/link';
 import { loadConf, type MacvlanNetConf } from './net-conf.ts';
 
 /**
@@ -16,35 +13,33 @@ import { loadConf, type MacvlanNetConf } from './net-conf.ts';
  */
 export async function createMacvlan(conf: MacvlanNetConf, ifName: string, netns: string, container: Netlink): Promise<InterfaceV100> {
   const master = await resolveMaster(conf, netns);
-  const tmpName = `mv${randomBytes(4).toString('hex')}`;
   try {
-    const spec = {
-      kind: 'macvlan' as const,
-      name: tmpName,
-      parentIndex: master.link.index,
-      mode: conf.mode,
-      ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
-      ...(conf.mac === undefined ? {} : { mac: conf.mac }),
-      ...(conf.bcqueuelen > 0 ? { bcQueueLen: conf.bcqueuelen } : {}),
-    };
-    try {
-      // With the master in the container the link is made there; otherwise made on the host
-      // handle and placed in the container by IFLA_NET_NS_FD, so it never shows on the host.
-      await master.nl.link.add(conf.linkInContainer ? spec : { ...spec, netns });
-    } catch (error) {
-      throw new Error(`failed to create macvlan: ${messageOf(error)}`, { cause: error });
-    }
+    const link = await createThenRename({
+      container,
+      ifName,
+      prefix: 'mv',
+      kind: 'macvlan',
+      create: async (name) => {
+        const spec = {
+          kind: 'macvlan' as const,
+          name,
+          parentIndex: master.link.index,
+          mode: conf.mode,
+          ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
+          ...(conf.mac === undefined ? {} : { mac: conf.mac }),
+          ...(conf.bcqueuelen > 0 ? { bcQueueLen: conf.bcqueuelen } : {}),
+        };
+        // With the master in the container the link is made there; otherwise made on the host
+        // handle and placed in the container by IFLA_NET_NS_FD, so it never shows on the host.
+        await master.nl.link.add(conf.linkInContainer ? spec : { ...spec, netns }).catch((error: unknown) => {
+          throw new Error(`failed to create macvlan: ${messageOf(error)}`, { cause: error });
+        });
+      },
+    });
+    return { name: ifName, mac: link.mac ?? '', sandbox: netns };
   } finally {
     master.nl.close();
   }
-  try {
-    await container.link.setName({ name: tmpName }, ifName);
-  } catch (error) {
-    await container.link.del({ name: tmpName }).catch(() => undefined);
-    throw new Error(`failed to rename macvlan to "${ifName}": ${messageOf(error)}`, { cause: error });
-  }
-  const link = await container.link.get({ name: ifName });
-  return { name: ifName, mac: link.mac ?? '', sandbox: netns };
 }
 
 /**

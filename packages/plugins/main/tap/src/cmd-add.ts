@@ -4,7 +4,7 @@ import { configureIface } from '@cni/ipam';
 import type { Netlink } from '@cni/netlink';
 import type { AddRequest } from '@cni/skel';
 import { toCurrentResult, type InterfaceV100, type Result, type ResultV100 } from '@cni/spec';
-import { messageOf, openSandbox } from './internal/sandbox.ts';
+import { messageOf, openSandbox } from '@cni/link';
 import { loadConf, type TapNetConf } from './net-conf.ts';
 import { createTapWithLabel } from './selinux.ts';
 
