@@ -2,7 +2,7 @@
 import { configureIface, ipamAdd, ipamDel } from '@cni/ipam';
 import { NetlinkError, type Netlink } from '@cni/netlink';
 import { writeSysctl } from '@cni/netns';
-import type { AddRequest } from '@cni/skel';
+import { UndoStack, type AddRequest } from '@cni/skel';
 import { CNI_ERROR_CODES, CniError, type InterfaceV100, type Result, type ResultV100 } from '@cni/spec';
 import { createThenRename, messageOf, openSandbox, resolveMaster } from '@cni/link';
 import { loadConf, type IpvlanNetConf } from './net-conf.ts';
@@ -68,15 +68,16 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   }
   const container = await openSandbox(request.netns);
   try {
+    await using undo = new UndoStack();
     const iface = await createIpvlan(conf, request.ifName, request.netns, container);
-    let leased = false;
-    try {
+    undo.defer(() => container.link.del({ name: request.ifName }));
+    {
       let source: ResultV100;
       if (fromPrevious) {
         source = conf.chained!;
       } else {
         source = await ipamAdd(request);
-        leased = true;
+        undo.defer(() => ipamDel(request));
       }
       const result: ResultV100 = {
         cniVersion: '1.1.0',
@@ -94,12 +95,8 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
       }
       await configureIface(request.ifName, result, { netns: request.netns });
       if (conf.dns !== undefined) result.dns = conf.dns;
+      undo.dismiss();
       return result;
-    } catch (error) {
-      // Invoke IPAM DEL and delete the link to avoid an address and a link leak.
-      if (leased) await ipamDel(request).catch(() => undefined);
-      await container.link.del({ name: request.ifName }).catch(() => undefined);
-      throw error;
     }
   } finally {
     container.close();
