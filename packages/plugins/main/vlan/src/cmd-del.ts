@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { DelRequest } from '@cni/skel';
-import { isLinkGone, openSandboxForDel } from '@cni/link';
+import { deleteSandboxLink } from '@cni/link';
 import { ipamTypeOf } from '@cni/spec';
 
 /**
@@ -12,13 +12,5 @@ import { ipamTypeOf } from '@cni/spec';
 export async function cmdDel(request: DelRequest): Promise<void> {
   const type = ipamTypeOf(request.conf);
   if (type !== '') await request.delegate(type);
-  const container = await openSandboxForDel(request.netns);
-  if (!container) return;
-  try {
-    await container.link.del({ name: request.ifName });
-  } catch (error) {
-    if (!isLinkGone(error)) throw error;
-  } finally {
-    container.close();
-  }
+  await deleteSandboxLink(request.netns, request.ifName);
 }
