@@ -391,3 +391,16 @@ describe.skipIf(process.getuid?.() !== 0)('macvlan on the host kernel', () => {
     });
   });
 });
+
+describe.skipIf(process.getuid?.() !== 0)('macvlan ADD undo (in process, master in the container)', () => {
+  it('removes the link it made when the IPAM step fails, through the undo stack', async () => {
+    const netns = await useTestNetns();
+    await netns.execContainer(['ip', 'link', 'add', 'inner0', 'type', 'veth', 'peer', 'name', 'inner1']);
+    await netns.execContainer(['ip', 'link', 'set', 'inner0', 'up']);
+    const failing = { ...conf(netns, '1.1.0'), master: 'inner0', linkInContainer: true, ipam: { type: 'no-such-ipam' } };
+    const added = await inProcess({ command: 'ADD', netns: netns.container, conf: failing });
+    expect(added.error?.code).toBeDefined();
+    const left = (await readAddresses(netns.container)).map((link) => link.ifname).sort();
+    expect(left).toEqual(['inner0', 'inner1', 'lo']);
+  });
+});
