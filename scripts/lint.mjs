@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The workspace's own conventions, checked (after vercel/ai's konsistent-provider): licence
 // lines, the layer rules of docs/architecture.md, where ffi-rs may be imported, explicit
-// index exports, and a README per package.
+// index exports, a README per package, the plugin shape (net-conf.ts, cmd-<verb>.ts, <name>.ts,
+// no internal/ copies), and that each package declares the workspace packages it imports.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -16,11 +17,12 @@ function layerOf(name) {
   if (name === '@cni/netns') return 1.1;
   if (['@cni/netlink', '@cni/netfilter'].includes(name)) return 1.2;
   if (name === '@cni/skel') return 2.0;
-  if (['@cni/libcni', '@cni/ipam'].includes(name)) return 2.1;
+  if (['@cni/libcni', '@cni/ipam', '@cni/link'].includes(name)) return 2.1;
   if (name.startsWith('@cni/plugin-') || name.startsWith('@cni/ipam-') || name === '@cni/multinet') return 3;
   if (['@cni/cni-bundle', '@cni/cnitool'].includes(name)) return 4;
   return undefined; // testkit, integration: may import anything
 }
+const PLUGIN_SHAPE_DIRS = ['packages/plugins/main/', 'packages/plugins/meta/', 'packages/plugins/sample'];
 const cniAware = (layer) => layer === undefined || layer === 0 || layer >= 2;
 
 function packageDirs() {
@@ -60,18 +62,23 @@ for (const dir of packageDirs()) {
   if (existsSync(index) && /^export \* from/m.test(readFileSync(index, 'utf8'))) {
     problems.push(`${index}: name every public export (no "export *")`);
   }
+  const imports = new Set();
+  const testImports = new Set();
   for (const file of sourceFiles(join(dir, 'src'))) {
     const text = readFileSync(file, 'utf8');
     const rel = relative(root, file);
     if (!/^(#!.*\n)?\/\/ SPDX-License-Identifier: Apache-2.0/.test(text)) problems.push(`${rel}: first line must be "// SPDX-License-Identifier: Apache-2.0"`);
-    const isTest = /\.(test|integration\.test|e2e\.test|vm\.test)\.ts$/.test(file);
+    // Tests, their helpers under __tests__/ and fixtures are test code: they may import testkit.
+    const isTest = /\.(test|integration\.test|e2e\.test|vm\.test|lease\.test)\.ts$|\.fixture\.ts$|\/__tests__\/|\/__fixtures__\//.test(file);
     for (const match of text.matchAll(importPattern)) {
       const spec = match[1] ?? match[2] ?? match[3];
       if (spec === 'ffi-rs' && !(rel.startsWith('packages/sys/src/') || rel.startsWith('packages/netlink/src/internal/ffi/'))) {
         problems.push(`${rel}: ffi-rs may be imported only by @cni/sys and @cni/netlink's internal/ffi`);
       }
-      if (!spec.startsWith('@cni/') || isTest) continue;
+      if (!spec.startsWith('@cni/')) continue;
       const target = spec.split('/').slice(0, 2).join('/');
+      if (target !== name) (isTest ? testImports : imports).add(target);
+      if (isTest) continue;
       const targetLayer = layerOf(target);
       if (target === name || layer === undefined) continue;
       if (target === '@cni/testkit') problems.push(`${rel}: only tests may import @cni/testkit`);
@@ -81,6 +88,32 @@ for (const dir of packageDirs()) {
       else if (!cniAware(layer) && cniAware(targetLayer)) problems.push(`${rel}: generic Linux package ${name} must not import ${target}`);
     }
   }
+  const declared = new Set(Object.keys(manifest.dependencies ?? {}).filter((dep) => dep.startsWith('@cni/')));
+  const declaredDev = new Set(Object.keys(manifest.devDependencies ?? {}).filter((dep) => dep.startsWith('@cni/')));
+  for (const target of imports) if (!declared.has(target)) problems.push(`${dir}: imports ${target} without declaring it in dependencies`);
+  for (const target of testImports) {
+    if (!declared.has(target) && !declaredDev.has(target)) problems.push(`${dir}: tests import ${target} without declaring it in dependencies or devDependencies`);
+  }
+  for (const target of declared) if (!imports.has(target) && !testImports.has(target)) problems.push(`${dir}: declares ${target} in dependencies but nothing in it imports it`);
+  if (PLUGIN_SHAPE_DIRS.some((parent) => dir.startsWith(parent))) checkPluginShape(dir);
+}
+
+/**
+ * Where every plugin has one shape: `net-conf.ts` with `loadConf`, one `cmd-<verb>.ts` per verb,
+ * `<name>.ts` with `definePlugin`, and no `internal/` folder (what plugins share lives in
+ * @cni/link, @cni/skel and @cni/spec). IPAM plugins are not yet in this shape.
+ */
+function checkPluginShape(dir) {
+  const src = join(dir, 'src');
+  const name = dir.split('/').pop();
+  if (existsSync(join(src, 'internal'))) problems.push(`${src}/internal: a plugin has no internal/ helpers; shared code goes to @cni/link, @cni/skel or @cni/spec`);
+  const netConf = join(src, 'net-conf.ts');
+  if (!existsSync(netConf) || !/export function loadConf\(/.test(readFileSync(netConf, 'utf8'))) problems.push(`${src}: a plugin needs net-conf.ts exporting loadConf`);
+  const main = join(src, `${name}.ts`);
+  if (!existsSync(main) || !/definePlugin\(/.test(readFileSync(main, 'utf8'))) problems.push(`${src}: a plugin needs ${name}.ts with its definePlugin value`);
+  const verbs = readdirSync(src).filter((file) => file.startsWith('cmd-') && !file.includes('.test.'));
+  if (verbs.length === 0) problems.push(`${src}: a plugin needs one cmd-<verb>.ts per verb`);
+  for (const file of verbs) if (!/^cmd-(add|del|check|gc|status)\.ts$/.test(file)) problems.push(`${src}/${file}: cmd- files are named after a verb: cmd-add, cmd-del, cmd-check, cmd-gc, cmd-status`);
 }
 
 if (problems.length > 0) {

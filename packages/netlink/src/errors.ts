@@ -137,6 +137,31 @@ export class LinkNotFoundError extends NetlinkError {
   }
 }
 
+const netnsGoneMarker = Symbol.for('cni.netlink.netnsGone');
+
+/**
+ * Opening a handle on a network namespace failed because its file is gone (ENOENT): the
+ * container is gone, which DEL treats as done and ADD reports as code 3. `isInstance` also
+ * recognises the plain NetlinkError `openNetlink` throws for it today (operation
+ * `netlink.open`, errno 2), so callers test one type instead of strings.
+ */
+export class NetnsGoneError extends NetlinkError {
+  /** @internal Marks NetnsGoneError across copies of this package. */
+  readonly [netnsGoneMarker] = true as const;
+  override readonly name: string = 'NetnsGoneError';
+
+  constructor(options: Omit<NetlinkErrorOptions, 'tag' | 'errno' | 'operation'>) {
+    super({ ...options, operation: 'netlink.open', tag: 'NotFound', errno: 2 });
+  }
+
+  /** True for a NetnsGoneError, or a NetlinkError of `netlink.open` with errno ENOENT. */
+  static override isInstance(value: unknown): value is NetlinkError {
+    if (typeof value !== 'object' || value === null) return false;
+    if ((value as Record<symbol, unknown>)[netnsGoneMarker] === true) return true;
+    return NetlinkError.isInstance(value) && value.operation === 'netlink.open' && value.errno === 2;
+  }
+}
+
 /** An argument refused before any request was sent. */
 export function invalidArgument(operation: string, target: string, detail: string): NetlinkError {
   return new NetlinkError({ operation, target, tag: 'InvalidArgument', errno: 22, detail });

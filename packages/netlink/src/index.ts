@@ -2,7 +2,7 @@
 export { openNetlink, openNetlinkSync, Netlink } from './netlink.ts';
 export type { NetlinkOptions } from './netlink.ts';
 
-export { NetlinkError, LinkNotFoundError, tagOfErrno } from './errors.ts';
+export { NetlinkError, LinkNotFoundError, NetnsGoneError, tagOfErrno } from './errors.ts';
 export type { NetlinkErrorTag, NetlinkErrorOptions } from './errors.ts';
 
 export type { LinkSelector, NetnsRef } from './types.ts';

@@ -28,3 +28,8 @@ export type { DelegateInvocation, DelegateRunner, TextSink } from './delegate.ts
 
 export { LOG_FILE_ENV, LOG_FILE_KEY } from './log.ts';
 export type { PluginLog } from './log.ts';
+
+export { UndoStack } from './undo.ts';
+export type { UndoStep } from './undo.ts';
+
+export { PREV_RESULT_MISSING, requirePrevResult, requirePrevResultInterface, validAttachments } from './prev-result.ts';

@@ -114,7 +114,7 @@ describe('decodeConfig', () => {
       [[], (r) => r.optObject('k'), 'an object'],
       [{}, (r) => r.optArray('k', (x) => x.value), 'an array'],
       [[1], (r) => r.optStringArray('k'), 'a string'],
-      ['vepa', (r) => r.optOneOf('k', ['bridge', 'private']), 'one of bridge, private'],
+      ['vepa', (r) => r.optOneOf('k', ['bridge', 'private']), 'one of "bridge", "private"'],
     ];
     for (const [value, read, expected] of cases) {
       const error = thrown(() => decodeConfig({ k: value }, read));

@@ -5,7 +5,8 @@
 // plugin does anything. Collecting (rather than stopping at the first) lets a user fix a
 // configuration in one round; the first problem stays the message's head so a single problem
 // reads exactly as `invalidConfigError` always wrote it.
-import { CNI_ERROR_CODES, CniError, type CniErrorCode } from './errors.ts';
+import type { Dns } from './config.ts';
+import { CNI_ERROR_CODES, CniError, invalidConfigError, type CniErrorCode } from './errors.ts';
 import { isIp, parseCidr } from './internal/ip.ts';
 import { isObject, show } from './internal/json.ts';
 
@@ -112,7 +113,7 @@ export class ValueReader {
     const text = this.optString();
     if (text === undefined) return undefined;
     if (!(values as readonly string[]).includes(text)) {
-      return this.fail(`one of ${values.join(', ')}`, code === undefined ? {} : { code });
+      return this.fail(`one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, code === undefined ? {} : { code });
     }
     return text as T;
   }
@@ -326,10 +327,30 @@ export function decodeConfig<T>(raw: unknown, read: (reader: ConfigReader) => T,
   return result;
 }
 
+/** True when a configuration's `dns` sets anything: then it replaces the IPAM plugin's, as upstream's `dnsConfSet`. */
+export function dnsConfSet(dns: Dns | undefined | null): dns is Dns {
+  return (
+    dns !== undefined &&
+    dns !== null &&
+    (dns.nameservers !== undefined || dns.search !== undefined || dns.options !== undefined || (dns.domain ?? '') !== '')
+  );
+}
+
 /** The IPAM plugin's type, `''` when the configuration has no IPAM section or no string type. */
 export function ipamTypeOf(conf: { ipam?: unknown }): string {
   const ipam = conf.ipam;
   if (!isObject(ipam)) return '';
   const type = ipam.type;
   return typeof type === 'string' ? type : '';
+}
+
+const MAC = /^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i;
+
+/**
+ * A 48-bit MAC address in canonical form (lowercase, colons), as Go's `net.ParseMAC` reads the
+ * forms a link takes; `path` names where it came from (`mac`, `CNI_ARGS MAC`) for the code-7 error.
+ */
+export function parseMacAddress(value: string, path: string): string {
+  if (!MAC.test(value)) throw invalidConfigError(path, value, 'a MAC address such as "0e:00:00:00:00:01"');
+  return value.toLowerCase().replaceAll('-', ':');
 }

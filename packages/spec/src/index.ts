@@ -45,7 +45,9 @@ export {
   configProblemsError,
   decodeConfig,
   describeProblem,
+  dnsConfSet,
   ipamTypeOf,
+  parseMacAddress,
 } from './decode.ts';
 export type { ConfigProblem, IntRange } from './decode.ts';
 

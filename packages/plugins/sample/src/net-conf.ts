@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-import { CNI_ERROR_CODES, CniError, invalidConfigError, type NetConf } from '@cni/spec';
+import type { PluginRequest } from '@cni/skel';
+import { CNI_ERROR_CODES, CniError, decodeConfig, type NetConf } from '@cni/spec';
 
 /**
  * The sample's configuration: the standard keys skel already parsed ({@link NetConf}) plus the
@@ -16,22 +17,19 @@ export interface SampleNetConf extends NetConf {
 
 /**
  * Read the plugin's own keys from the configuration skel parsed, as upstream's `parseConfig`:
- * check each key's type, apply defaults, and refuse what the plugin cannot work with. Throws
- * code 7 naming the key and the value. Keys the plugin does not know are left alone: another
- * plugin of the chain, or a newer version of this one, may know them.
+ * `decodeConfig` checks each key's type and reports every wrong key at once (code 7, naming the
+ * key, the value and the type it must have); then the plugin's own rules and defaults. All of it
+ * happens here, before any verb does anything. Keys the plugin does not know are left alone:
+ * another plugin of the chain, or a newer version of this one, may know them.
  */
-export function loadConf(conf: NetConf): SampleNetConf {
-  const { anotherAwesomeArg, myAwesomeFlag, runtimeConfig } = conf;
-  if (anotherAwesomeArg === undefined || anotherAwesomeArg === null || anotherAwesomeArg === '') {
+export function loadConf(request: Pick<PluginRequest, 'conf'>): SampleNetConf {
+  const conf = request.conf;
+  const keys = decodeConfig(conf, (r) => {
+    r.optObject('runtimeConfig')?.optObject('sample');
+    return { anotherAwesomeArg: r.optString('anotherAwesomeArg') ?? '', myAwesomeFlag: r.bool('myAwesomeFlag') };
+  });
+  if (keys.anotherAwesomeArg === '') {
     throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, 'anotherAwesomeArg must be specified');
   }
-  if (typeof anotherAwesomeArg !== 'string') throw invalidConfigError('anotherAwesomeArg', anotherAwesomeArg, 'a string');
-  if (myAwesomeFlag !== undefined && myAwesomeFlag !== null && typeof myAwesomeFlag !== 'boolean') {
-    throw invalidConfigError('myAwesomeFlag', myAwesomeFlag, 'a boolean');
-  }
-  const sample = runtimeConfig?.sample;
-  if (sample !== undefined && sample !== null && (typeof sample !== 'object' || Array.isArray(sample))) {
-    throw invalidConfigError('runtimeConfig.sample', sample, 'an object');
-  }
-  return { ...conf, anotherAwesomeArg, myAwesomeFlag: myAwesomeFlag === true } as SampleNetConf;
+  return { ...conf, ...keys } as SampleNetConf;
 }

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 import { definePlugin, type GcRequest, type StatusRequest } from '@cni/skel';
-import { ALL_SPEC_VERSIONS } from '@cni/spec';
+import { ALL_SPEC_VERSIONS, ipamTypeOf } from '@cni/spec';
 import { cmdAdd } from './cmd-add.ts';
 import { cmdCheck } from './cmd-check.ts';
 import { cmdDel } from './cmd-del.ts';
-import { ipamTypeOf } from './internal/keys.ts';
 
 /** STATUS and GC go to the IPAM plugin; an L2-only bond has nothing to ask. */
 async function toIpam(request: StatusRequest | GcRequest): Promise<void> {

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 import { configureIface, ipamAdd, ipamDel } from '@cni/ipam';
 import { openNetlink, type Netlink } from '@cni/netlink';
-import type { AddRequest } from '@cni/skel';
+import { UndoStack, type AddRequest } from '@cni/skel';
 import type { Result, ResultV100 } from '@cni/spec';
-import { setBondOptions } from './internal/bond-options.ts';
-import { messageOf, openSandbox } from './internal/sandbox.ts';
+import { messageOf, openSandbox } from '@cni/link';
+import { setBondOptions } from './bond-options.ts';
 import { enslaveLinks, findLinks, releaseLinks, takeLinks } from './links.ts';
 import { loadConf } from './net-conf.ts';
 
@@ -18,11 +18,14 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   const conf = loadConf(request.conf);
   const container = await openSandbox(request.netns);
   let host: Netlink | undefined;
-  let leased = false;
   try {
     if (!conf.linksInContainer) host = await openNetlink();
     const links = await findLinks(host ?? container, conf);
-    try {
+    await using undo = new UndoStack();
+    // From here a failure deletes the bond and gives the links back (what of it exists).
+    undo.defer(() => container.link.del({ name: request.ifName }));
+    undo.defer(() => releaseLinks(container, host, conf));
+    {
       await takeLinks(host ?? container, links, conf, request.netns);
       try {
         await container.link.add({ kind: 'bond', name: request.ifName, mode: conf.mode, miimon: conf.miimon, mtu: conf.mtu });
@@ -44,7 +47,7 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
       const result: ResultV100 = { cniVersion: '1.1.0', interfaces: [{ name: request.ifName, mac: '', sandbox: request.netns }] };
       if (conf.ipamType !== '') {
         const ipamResult = await ipamAdd(request);
-        leased = true;
+        undo.defer(() => ipamDel(request));
         result.ips = (ipamResult.ips ?? []).map((ip) => ({ ...ip, interface: 0 }));
         if (ipamResult.routes) result.routes = ipamResult.routes;
         await configureIface(request.ifName, result, { netns: request.netns });
@@ -54,12 +57,8 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
       // The bond takes its first link's MAC when enslaving it: read it now.
       result.interfaces![0]!.mac = (await container.link.get({ index: bond.index })).mac ?? '';
       if (conf.dns !== undefined) result.dns = conf.dns;
+      undo.dismiss();
       return result;
-    } catch (error) {
-      if (leased) await ipamDel(request).catch(() => undefined);
-      await releaseLinks(container, host, conf).catch(() => undefined);
-      await container.link.del({ name: request.ifName }).catch(() => undefined);
-      throw error;
     }
   } finally {
     host?.close();

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import { validateExpectedInterfaceIps, validateExpectedRoutes } from '@cni/ipam';
-import type { CheckRequest } from '@cni/skel';
+import { requirePrevResult, type CheckRequest } from '@cni/skel';
 import { toCurrentResult } from '@cni/spec';
-import { openSandbox } from './internal/sandbox.ts';
+import { openSandbox } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
 /**
@@ -15,8 +15,7 @@ export async function cmdCheck(request: CheckRequest): Promise<void> {
   const container = await openSandbox(request.netns);
   try {
     if (conf.ipamType !== '') await request.delegate(conf.ipamType);
-    if (!request.prevResult) throw new Error('bond: required prevResult missing');
-    const result = toCurrentResult(request.prevResult);
+    const result = toCurrentResult(requirePrevResult(request));
     const bond = await container.link.find({ name: request.ifName });
     if (!bond) throw new Error(`bond "${request.ifName}" not found in the container`);
     if (bond.kind !== 'bond') throw new Error(`container interface "${request.ifName}" is a ${bond.kind}, not a bond`);

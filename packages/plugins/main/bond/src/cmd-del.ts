@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import { openNetlink, type Netlink } from '@cni/netlink';
 import type { DelRequest } from '@cni/skel';
-import { ipamTypeOf } from './internal/keys.ts';
-import { isLinkGone, openSandboxForDel } from './internal/sandbox.ts';
+import { isLinkGone, openSandboxForDel } from '@cni/link';
+import { ipamTypeOf } from '@cni/spec';
 import { releaseLinks } from './links.ts';
 import { loadConf, type BondNetConf } from './net-conf.ts';
 

@@ -3,7 +3,7 @@
 import { randomBytes } from '@cni/sys';
 import type { Link, Netlink } from '@cni/netlink';
 import { CNI_ERROR_CODES, CniError } from '@cni/spec';
-import { isLinkGone, messageOf } from './internal/sandbox.ts';
+import { isLinkGone, messageOf } from '@cni/link';
 import type { BondNetConf } from './net-conf.ts';
 
 /** Where a link's state before the bond took it is kept: in its alias, which travels with it between namespaces. */

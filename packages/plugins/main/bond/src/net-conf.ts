@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { BondMode } from '@cni/netlink';
-import { CNI_ERROR_CODES, CniError, invalidConfigError, type NetConf } from '@cni/spec';
-import { XMIT_HASH_POLICIES } from './internal/bond-options.ts';
-import { ipamTypeOf, optionalBool, optionalInt, optionalString } from './internal/keys.ts';
+import { CNI_ERROR_CODES, CniError, decodeConfig, invalidConfigError, type NetConf } from '@cni/spec';
+import { XMIT_HASH_POLICIES } from './bond-options.ts';
 
 /** The bonding modes, as the kernel and bond-cni name them. */
 export const BOND_MODES = ['balance-rr', 'active-backup', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb'] as const satisfies readonly BondMode[];
@@ -61,28 +60,24 @@ export function loadConf(conf: NetConf): BondNetConf {
   if (typeof mode !== 'string' || !(BOND_MODES as readonly string[]).includes(mode)) {
     throw invalidConfigError('mode', mode ?? null, `one of ${BOND_MODES.join(', ')}`);
   }
-  const ipamType = ipamTypeOf(conf);
-  if (ipamType === 'bond') throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, 'invalid ipam type "bond": bond is not an IPAM plugin');
-  const xmitHashPolicy = optionalString(conf, 'xmitHashPolicy');
-  if (xmitHashPolicy !== undefined && !(XMIT_HASH_POLICIES as readonly string[]).includes(xmitHashPolicy)) {
-    throw invalidConfigError('xmitHashPolicy', xmitHashPolicy, `one of ${XMIT_HASH_POLICIES.join(', ')}`);
+  const keys = decodeConfig(conf, (r) => {
+    const xmitHashPolicy = r.optString('xmitHashPolicy');
+    if (xmitHashPolicy !== undefined && !(XMIT_HASH_POLICIES as readonly string[]).includes(xmitHashPolicy)) {
+      r.fail('xmitHashPolicy', xmitHashPolicy, `one of ${XMIT_HASH_POLICIES.join(', ')}`);
+    }
+    return {
+      xmitHashPolicy: xmitHashPolicy as BondNetConf['xmitHashPolicy'],
+      allSlavesActive: r.optInt('allSlavesActive', { min: 0, max: 1 }),
+      tlbDynamicLb: r.optInt('tlbDynamicLb', { min: 0, max: 1 }),
+      failOverMac: r.int('failOverMac', { min: 0, max: 2 }, 0) as 0 | 1 | 2,
+      linksInContainer: r.bool('linksInContainer'),
+      mtu: r.int('mtu', { min: 68, max: 65535 }, 1500),
+      ipamType: r.optObject('ipam')?.optString('type') ?? '',
+    };
+  });
+  if (keys.ipamType === 'bond') throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, 'invalid ipam type "bond": bond is not an IPAM plugin');
+  if (keys.tlbDynamicLb !== undefined && mode !== 'balance-tlb' && mode !== 'balance-alb') {
+    throw invalidConfigError('tlbDynamicLb', keys.tlbDynamicLb, `set only in balance-tlb or balance-alb mode (mode is ${mode})`);
   }
-  const optionalFlag = (key: string) => (conf[key] === undefined || conf[key] === null ? undefined : optionalInt(conf, key, 0, 1, 0));
-  const tlbDynamicLb = optionalFlag('tlbDynamicLb');
-  if (tlbDynamicLb !== undefined && mode !== 'balance-tlb' && mode !== 'balance-alb') {
-    throw invalidConfigError('tlbDynamicLb', tlbDynamicLb, `set only in balance-tlb or balance-alb mode (mode is ${mode})`);
-  }
-  return {
-    ...conf,
-    mode: mode as BondMode,
-    xmitHashPolicy: xmitHashPolicy as BondNetConf['xmitHashPolicy'],
-    allSlavesActive: optionalFlag('allSlavesActive'),
-    tlbDynamicLb,
-    miimon: readMiimon(conf),
-    failOverMac: optionalInt(conf, 'failOverMac', 0, 2, 0) as 0 | 1 | 2,
-    linksInContainer: optionalBool(conf, 'linksInContainer'),
-    mtu: optionalInt(conf, 'mtu', 68, 65535, 1500),
-    links: readLinks(conf),
-    ipamType,
-  };
+  return { ...conf, ...keys, mode: mode as BondMode, miimon: readMiimon(conf), links: readLinks(conf) };
 }

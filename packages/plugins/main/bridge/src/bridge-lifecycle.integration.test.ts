@@ -3,7 +3,7 @@
 // side by side with ours.
 import { execPlugin, readAddressList, readIptablesSave, readLink, readLinks, readNftRuleset, readRoutes, useTestNetns, type TestNetns } from '@cni/testkit';
 import { describe, expect, it } from 'vitest';
-import { DEBIAN, leases, netConf, normaliseResult, bridgeRunner } from './__tests__/helpers.ts';
+import { DEBIAN, STAYS, leases, netConf, normaliseResult, bridgeRunner } from './__tests__/helpers.ts';
 
 const runBridge = bridgeRunner(execPlugin);
 
@@ -54,6 +54,31 @@ describe.skipIf(process.getuid?.() !== 0)('bridge lifecycle on the host kernel',
     expect(await ports(netns)).toEqual([]);
     await netns.expectNoLeaks(before, { ignore: [/nftTables: bridge nat$/] });
     expect(JSON.stringify(await readNftRuleset(netns.host))).not.toContain('macspoofchk');
+  });
+
+  it('tags the host veth within the kernel alias limit for a long network name, and GC reads the tag (issue 22)', async () => {
+    const netns = await useTestNetns();
+    const before = await netns.snapshot();
+    // 64-character container ID and a 200-character network name: the full tag would be 283 bytes.
+    const containerId = 'c'.repeat(64);
+    const name = `n${'x'.repeat(199)}`;
+    const conf = { ...netConf(netns, '1.1.0', { isGateway: true }), name };
+    const added = await runBridge(netns, { command: 'ADD', containerId, conf });
+    expect(added.error).toBeUndefined();
+    const [port] = await ports(netns);
+    expect(port).toBeDefined();
+    const alias = String((await readLink(netns.host, port!.ifname))?.["ifalias"]);
+    expect(Buffer.byteLength(alias)).toBeLessThanOrEqual(255);
+    expect(alias).toMatch(/^cni\/bridge\/#[0-9a-f]{16}\/[0-9a-f]{32}$/);
+    // GC keeps the live attachment and removes it once it is no longer listed.
+    const keep = await runBridge(netns, { command: 'GC', conf: { ...conf, 'cni.dev/valid-attachments': [{ containerID: containerId, ifname: 'eth0' }] } });
+    expect(keep.error).toBeUndefined();
+    expect(await ports(netns)).toHaveLength(1);
+    expect((await runBridge(netns, { command: 'GC', conf: { ...conf, 'cni.dev/valid-attachments': [] } })).error).toBeUndefined();
+    expect(await ports(netns)).toEqual([]);
+    expect((await runBridge(netns, { command: 'DEL', containerId, conf })).error).toBeUndefined();
+    expect(leases(netns, name)).toEqual([]);
+    await netns.expectNoLeaks(before, { ignore: STAYS });
   });
 
   it('fails CHECK naming what differs', async () => {

@@ -2,7 +2,7 @@
 import { parseCidr } from '@cni/ip';
 import { NetlinkError, type BridgeLink, type Link, type Netlink } from '@cni/netlink';
 import { writeSysctl } from '@cni/netns';
-import { randomVethName } from './internal/veth.ts';
+import { randomVethName } from '@cni/link';
 
 const ZERO_MAC = '00:00:00:00:00:00';
 

@@ -5,14 +5,10 @@ import { configureIface } from '@cni/ipam';
 import { setupIpMasq, setupMacSpoofCheck, teardownIpMasq, teardownMacSpoofCheck } from '@cni/netfilter';
 import type { Link, Netlink } from '@cni/netlink';
 import { writeSysctl } from '@cni/netns';
-import type { AddRequest } from '@cni/skel';
-import { toCurrentResult, type InterfaceV100, type Result, type ResultV100 } from '@cni/spec';
+import { UndoStack, type AddRequest } from '@cni/skel';
+import { dnsConfSet, toCurrentResult, type InterfaceV100, type Result, type ResultV100 } from '@cni/spec';
+import { attachmentAlias, enableForward, openHost, openSandbox, setupVeth } from '@cni/link';
 import { ensureAddr, ensureBridge, ensureVlanInterface, pinMac, setupBridgePort, bridgeByName } from './bridge-link.ts';
-import { attachmentAlias } from './internal/attachment.ts';
-import { enableForward } from './internal/forward.ts';
-import { dnsConfSet } from './internal/keys.ts';
-import { openHost, openSandbox } from './internal/sandbox.ts';
-import { setupVeth } from './internal/veth.ts';
 import { loadConf, type BridgeNetConf } from './net-conf.ts';
 
 /** Waits between reads of the host veth's operational state (upstream's, about 2.5 s in all). */
@@ -89,8 +85,8 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   const conf = loadConf(request);
   const host = await openHost();
   let container: Netlink | undefined;
-  const undo: (() => Promise<unknown>)[] = [];
   try {
+    await using undo = new UndoStack();
     // The sandbox first: a request for a namespace that does not exist makes no bridge.
     container = await openSandbox(request.netns);
     let bridge = await ensureBridge(host, {
@@ -109,7 +105,7 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
       mac: conf.mac,
       alias: attachmentAlias('bridge', conf.name, request.containerId, request.ifName),
     });
-    undo.push(() => host.link.del({ index: veth.host.index }));
+    undo.defer(() => host.link.del({ index: veth.host.index }));
     await setupBridgePort(host, veth.host, bridge, conf);
 
     const hostInterface: InterfaceV100 = { name: veth.host.name, mac: veth.host.mac! };
@@ -119,14 +115,14 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
 
     if (conf.macspoofchk) {
       const ref = { containerId: request.containerId, ifName: request.ifName };
-      undo.push(() => teardownMacSpoofCheck(ref));
+      undo.defer(() => teardownMacSpoofCheck(ref));
       await setupMacSpoofCheck({ ...ref, hostIfName: veth.host.name, mac: veth.container.mac! });
     }
 
     if (conf.isLayer3) {
       const ipamType = conf.ipam!.type;
       const ipamResult = toCurrentResult(await request.delegate(ipamType));
-      undo.push(() => request.delegate(ipamType, undefined, { command: 'DEL' }));
+      undo.defer(() => request.delegate(ipamType, undefined, { command: 'DEL' }));
       if ((ipamResult.ips ?? []).length === 0) throw new Error('IPAM plugin returned missing IP config');
       result.ips = ipamResult.ips!;
       if (ipamResult.routes) result.routes = ipamResult.routes;
@@ -166,7 +162,7 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
 
       if (conf.ipMasq) {
         const attachment = { network: conf.name, containerId: request.containerId, ifName: request.ifName, addresses: result.ips.map((ip) => ip.address) };
-        undo.push(() => teardownIpMasq(attachment));
+        undo.defer(() => teardownIpMasq(attachment));
         await setupIpMasq(attachment, conf.ipMasqBackend ? { backend: conf.ipMasqBackend } : {});
       }
     } else if (!conf.disableContainerInterface) {
@@ -180,11 +176,8 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
     bridge = await bridgeByName(host, conf.bridge);
     bridgeInterface.mac = bridge.mac!;
     if (dnsConfSet(conf.dns)) result.dns = conf.dns;
-    undo.length = 0;
+    undo.dismiss();
     return result;
-  } catch (error) {
-    for (const step of undo.reverse()) await step().catch(() => undefined);
-    throw error;
   } finally {
     container?.close();
     host.close();

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 import { validateExpectedInterfaceIps, validateExpectedRoutes } from '@cni/ipam';
 import type { Link } from '@cni/netlink';
-import type { CheckRequest } from '@cni/skel';
-import { CNI_ERROR_CODES, CniError, toCurrentResult, type InterfaceV100 } from '@cni/spec';
-import { openHost, openSandbox } from './internal/sandbox.ts';
+import { requirePrevResult, type CheckRequest } from '@cni/skel';
+import { toCurrentResult, type InterfaceV100 } from '@cni/spec';
+import { openHost, openSandbox } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
 function macDiffers(recorded: InterfaceV100, link: Link): boolean {
@@ -24,8 +24,7 @@ export async function cmdCheck(request: CheckRequest): Promise<void> {
   const host = await openHost();
   try {
     if (conf.isLayer3) await request.delegate(conf.ipam!.type);
-    if (!request.prevResult) throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, 'required prevResult missing');
-    const result = toCurrentResult(request.prevResult);
+    const result = toCurrentResult(requirePrevResult(request));
     const interfaces = result.interfaces ?? [];
     const bridgeRecord = interfaces.find((iface) => iface.name === conf.bridge);
     const containerRecord = interfaces.find((iface) => iface.name === request.ifName && iface.sandbox === request.netns);

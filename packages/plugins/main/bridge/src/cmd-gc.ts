@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import { gcIpMasq, gcMacSpoofChecks, type MacSpoofCheckEntry } from '@cni/netfilter';
 import type { Netlink } from '@cni/netlink';
-import type { GcRequest } from '@cni/skel';
-import { gcHostVeths, parseAttachmentAlias, validAttachments } from './internal/attachment.ts';
-import { openHost } from './internal/sandbox.ts';
+import { validAttachments, type GcRequest } from '@cni/skel';
+import { gcHostVeths, isAttachmentOf, openHost, parseAttachmentAlias } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
 /**
@@ -14,7 +13,7 @@ async function ownsEntry(host: Netlink, network: string, entry: MacSpoofCheckEnt
   if (entry.hostIfName === undefined) return true;
   const port = await host.link.find({ name: entry.hostIfName });
   if (!port) return true;
-  return parseAttachmentAlias(port.alias, 'bridge')?.network === network;
+  return isAttachmentOf(parseAttachmentAlias(port.alias, 'bridge'), network);
 }
 
 /**

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { argString, type PluginRequest } from '@cni/skel';
-import { CNI_ERROR_CODES, CniError, invalidConfigError, type NetConf } from '@cni/spec';
-import { boolKey, intKey, stringKey } from './internal/keys.ts';
+import { CNI_ERROR_CODES, CniError, decodeConfig, invalidConfigError, type NetConf } from '@cni/spec';
 
 /** The masquerade backends `ipMasqBackend` names. */
 export const IP_MASQ_BACKENDS = ['iptables', 'nftables'] as const;
@@ -93,28 +92,39 @@ function macKey(value: unknown, key: string): string | undefined {
 /**
  * Read bridge's keys as upstream's `loadNetConf`, with CNI_ARGS (`MAC`, and upstream's rule that
  * any other key fails unless `IgnoreUnknown=1`), and refuse conflicting options up front. Every
- * error is code 7 naming the key and value, before anything is made.
+ * error is code 7 naming the key and value (every wrong key at once), before anything is made.
  */
 export function loadConf(request: Pick<PluginRequest, 'conf' | 'loadArgs'>): BridgeNetConf {
   const conf = request.conf;
-  const bridge = stringKey(conf, 'bridge') || DEFAULT_BRIDGE;
-  if (!LINK_NAME.test(bridge) || bridge === '.' || bridge === '..') throw invalidConfigError('bridge', bridge, 'an interface name (1-15 bytes, no "/", ":" or spaces)');
-  const isDefaultGateway = boolKey(conf, 'isDefaultGateway');
-  const isGateway = boolKey(conf, 'isGateway') || isDefaultGateway;
-  const vlan = intKey(conf, 'vlan', 0, 4094);
+  const keys = decodeConfig(conf, (r) => {
+    const bridge = r.optString('bridge') || DEFAULT_BRIDGE;
+    if (!LINK_NAME.test(bridge) || bridge === '.' || bridge === '..') r.fail('bridge', bridge, 'an interface name (1-15 bytes, no "/", ":" or spaces)');
+    const ipam = r.optObject('ipam');
+    return {
+      bridge,
+      isDefaultGateway: r.bool('isDefaultGateway'),
+      isGateway: r.bool('isGateway'),
+      forceAddress: r.bool('forceAddress'),
+      ipMasq: r.bool('ipMasq'),
+      ipMasqBackend: r.optOneOf('ipMasqBackend', IP_MASQ_BACKENDS),
+      mtu: r.int('mtu', { min: 0, max: 65535 }, 0),
+      hairpinMode: r.bool('hairpinMode'),
+      promiscMode: r.bool('promiscMode'),
+      vlan: r.int('vlan', { min: 0, max: 4094 }, 0),
+      preserveDefaultVlan: r.bool('preserveDefaultVlan'),
+      macspoofchk: r.bool('macspoofchk'),
+      enabledad: r.bool('enabledad'),
+      disableContainerInterface: r.bool('disableContainerInterface'),
+      portIsolation: r.bool('portIsolation'),
+      ipamType: ipam?.optString('type') ?? '',
+    };
+  });
   const vlans = collectVlanTrunk(conf['vlanTrunk']);
-  const hairpinMode = boolKey(conf, 'hairpinMode');
-  const promiscMode = boolKey(conf, 'promiscMode');
-  if (hairpinMode && promiscMode) {
+  if (keys.hairpinMode && keys.promiscMode) {
     throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, 'cannot set hairpin mode and promiscuous mode at the same time');
   }
-  const ipam = conf.ipam;
-  if (ipam !== undefined && ipam !== null && (typeof ipam !== 'object' || Array.isArray(ipam))) throw invalidConfigError('ipam', ipam, 'an object');
-  const ipamType = ipam?.type ?? '';
-  if (typeof ipamType !== 'string') throw invalidConfigError('ipam.type', ipamType, 'a string');
-  const isLayer3 = ipamType !== '';
-  const disableContainerInterface = boolKey(conf, 'disableContainerInterface');
-  if (isLayer3 && disableContainerInterface) {
+  const isLayer3 = keys.ipamType !== '';
+  if (isLayer3 && keys.disableContainerInterface) {
     throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, 'cannot use IPAM when DisableContainerInterface flag is set');
   }
 
@@ -123,24 +133,12 @@ export function loadConf(request: Pick<PluginRequest, 'conf' | 'loadArgs'>): Bri
   const mac =
     macKey(conf.runtimeConfig?.mac, 'runtimeConfig.mac') ?? macKey(conf.args?.cni?.['mac'], 'args.cni.mac') ?? macKey(args.MAC, 'CNI_ARGS MAC');
 
+  const { ipamType: _ipamType, ...rest } = keys;
   return {
     ...conf,
-    bridge,
-    isGateway,
-    isDefaultGateway,
-    forceAddress: boolKey(conf, 'forceAddress'),
-    ipMasq: boolKey(conf, 'ipMasq'),
-    ipMasqBackend: stringKey(conf, 'ipMasqBackend', IP_MASQ_BACKENDS) as BridgeNetConf['ipMasqBackend'],
-    mtu: intKey(conf, 'mtu', 0, 65535),
-    hairpinMode,
-    promiscMode,
-    vlan,
+    ...rest,
+    isGateway: keys.isGateway || keys.isDefaultGateway,
     vlanTrunk: conf['vlanTrunk'] === undefined || conf['vlanTrunk'] === null ? undefined : (conf['vlanTrunk'] as VlanTrunk[]),
-    preserveDefaultVlan: boolKey(conf, 'preserveDefaultVlan'),
-    macspoofchk: boolKey(conf, 'macspoofchk'),
-    enabledad: boolKey(conf, 'enabledad'),
-    disableContainerInterface,
-    portIsolation: boolKey(conf, 'portIsolation'),
     vlans,
     mac,
     isLayer3,

@@ -3,7 +3,7 @@ import { configureIface, withIpam } from '@cni/ipam';
 import type { Netlink } from '@cni/netlink';
 import type { AddRequest } from '@cni/skel';
 import type { InterfaceV100, Result, ResultV100 } from '@cni/spec';
-import { messageOf, openSandbox } from './internal/sandbox.ts';
+import { messageOf, openSandbox } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
 /** Create the dummy link named `ifName` straight inside the container. */

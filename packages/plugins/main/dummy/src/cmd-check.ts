@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { ipamCheck, validateExpectedInterfaceIps, validateExpectedRoutes } from '@cni/ipam';
-import type { CheckRequest } from '@cni/skel';
-import { containerInterface } from './internal/container-iface.ts';
-import { openSandbox } from './internal/sandbox.ts';
+import { requirePrevResultInterface, type CheckRequest } from '@cni/skel';
+import { openSandbox } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
 /**
@@ -14,7 +13,7 @@ export async function cmdCheck(request: CheckRequest): Promise<void> {
   const container = await openSandbox(request.netns);
   try {
     await ipamCheck(request);
-    const { result, iface } = containerInterface(request, 'dummy');
+    const { result, iface } = requirePrevResultInterface(request, 'dummy');
     const link = await container.link.find({ name: iface.name });
     if (!link) throw new Error(`container interface "${iface.name}" of prevResult not found`);
     if (link.kind !== 'dummy') throw new Error(`container interface "${iface.name}" is a ${link.kind}, not a dummy`);

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { CNI_ERROR_CODES, CniError, type NetConf } from '@cni/spec';
-import { ipamTypeOf } from './internal/keys.ts';
+import { CNI_ERROR_CODES, CniError, ipamTypeOf, type NetConf } from '@cni/spec';
 
 /** The dummy configuration: only the IPAM section matters, and it is required. */
 export interface DummyNetConf extends NetConf {

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 import { configureIface } from '@cni/ipam';
 import { openNetlink, type Netlink } from '@cni/netlink';
-import type { AddRequest } from '@cni/skel';
+import { UndoStack, type AddRequest } from '@cni/skel';
 import { toCurrentResult, type Result, type ResultV100 } from '@cni/spec';
-import { messageOf, openSandbox } from './internal/sandbox.ts';
+import { messageOf, openSandbox } from '@cni/link';
 import { getLink } from './get-link.ts';
 import { moveLinkIn, moveLinkOut } from './move-link.ts';
 import { loadConf } from './net-conf.ts';
@@ -58,22 +58,18 @@ export async function cmdAdd(request: AddRequest, options: SysfsOptions = {}): P
     }
     if (conf.ipamType === '') return result;
 
-    let leased = false;
-    try {
-      const ipamResult = toCurrentResult(await request.delegate(conf.ipamType));
-      leased = true;
-      if (!ipamResult.ips || ipamResult.ips.length === 0) throw new Error('IPAM plugin returned missing IP config');
-      // All addresses apply to the container interface (moved from the host).
-      result.ips = ipamResult.ips.map((ip) => ({ ...ip, interface: 0 }));
-      if (ipamResult.routes) result.routes = ipamResult.routes;
-      if (!conf.dpdkMode) await configureIface(request.ifName, result, { netns: request.netns });
-    } catch (error) {
-      // Release the address and give the device back, so a failed ADD leaves nothing behind.
-      if (leased) await request.delegate(conf.ipamType, undefined, { command: 'DEL' }).catch(() => undefined);
-      if (moved) await giveBack(container, request.netns, request.ifName, wasUp);
-      throw error;
-    }
+    await using undo = new UndoStack();
+    // Give the device back on failure, so a failed ADD leaves nothing behind.
+    if (moved) undo.defer(() => giveBack(container, request.netns, request.ifName, wasUp));
+    const ipamResult = toCurrentResult(await request.delegate(conf.ipamType));
+    undo.defer(() => request.delegate(conf.ipamType, undefined, { command: 'DEL' }));
+    if (!ipamResult.ips || ipamResult.ips.length === 0) throw new Error('IPAM plugin returned missing IP config');
+    // All addresses apply to the container interface (moved from the host).
+    result.ips = ipamResult.ips.map((ip) => ({ ...ip, interface: 0 }));
+    if (ipamResult.routes) result.routes = ipamResult.routes;
+    if (!conf.dpdkMode) await configureIface(request.ifName, result, { netns: request.netns });
     if (conf.dns !== undefined) result.dns = conf.dns;
+    undo.dismiss();
     return result;
   } finally {
     container.close();

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import { validateExpectedInterfaceIps, validateExpectedRoutes } from '@cni/ipam';
-import type { CheckRequest } from '@cni/skel';
+import { requirePrevResult, type CheckRequest } from '@cni/skel';
 import { toCurrentResult } from '@cni/spec';
-import { openSandbox } from './internal/sandbox.ts';
+import { openSandbox } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 import type { SysfsOptions } from './sysfs.ts';
 
@@ -15,9 +15,9 @@ export async function cmdCheck(request: CheckRequest, options: SysfsOptions = {}
   const container = await openSandbox(request.netns);
   try {
     if (conf.ipamType !== '') await request.delegate(conf.ipamType);
-    if (!request.prevResult) throw new Error('required prevResult missing');
+    const prevResult = requirePrevResult(request);
     if (conf.dpdkMode) return;
-    const result = toCurrentResult(request.prevResult);
+    const result = toCurrentResult(prevResult);
     const iface = (result.interfaces ?? []).find((candidate) => candidate.name === request.ifName && candidate.sandbox === request.netns);
     if (!iface) throw new Error(`sandbox in prevResult doesn't match configured netns: ${request.netns}`);
     const link = await container.link.find({ name: iface.name });

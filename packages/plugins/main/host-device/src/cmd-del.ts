@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { DelRequest } from '@cni/skel';
-import { openSandboxForDel } from './internal/sandbox.ts';
+import { openSandboxForDel } from '@cni/link';
 import { moveLinkOut } from './move-link.ts';
 import { loadConf } from './net-conf.ts';
 import type { SysfsOptions } from './sysfs.ts';

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { Link, Netlink } from '@cni/netlink';
-import { isLinkGone, messageOf } from './internal/sandbox.ts';
+import { isLinkGone, messageOf } from '@cni/link';
 import type { HostDeviceNetConf } from './net-conf.ts';
 import { linkNameFromAuxiliary, linkNameFromKernelPath, linkNameFromPci, type SysfsOptions } from './sysfs.ts';
 

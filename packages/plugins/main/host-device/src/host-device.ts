@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 import { definePlugin, type CniPlugin, type GcRequest, type StatusRequest } from '@cni/skel';
-import { ALL_SPEC_VERSIONS } from '@cni/spec';
+import { ALL_SPEC_VERSIONS, ipamTypeOf } from '@cni/spec';
 import { cmdAdd } from './cmd-add.ts';
 import { cmdCheck } from './cmd-check.ts';
 import { cmdDel } from './cmd-del.ts';
-import { ipamType } from './internal/keys.ts';
 import type { SysfsOptions } from './sysfs.ts';
 
 /** Options of {@link createHostDevice}. */
@@ -12,7 +11,7 @@ export interface HostDeviceOptions extends SysfsOptions {}
 
 /** STATUS and GC go to the IPAM plugin; the plugin keeps no host-side state of its own. */
 async function forwardToIpam(request: StatusRequest | GcRequest): Promise<void> {
-  const type = ipamType(request.conf);
+  const type = ipamTypeOf(request.conf);
   if (type !== '') await request.delegate(type);
 }
 

@@ -3,7 +3,7 @@
 import { randomBytes } from '@cni/sys';
 import { openNetlink, type Link, type Netlink } from '@cni/netlink';
 import { createNetns, deleteNetns, getCurrentNetns, type Netns } from '@cni/netns';
-import { messageOf } from './internal/sandbox.ts';
+import { messageOf } from '@cni/link';
 
 /**
  * A namespace of our own to rename the device in, so that udev and NetworkManager never see the

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { PluginRequest } from '@cni/skel';
-import { CNI_ERROR_CODES, CniError, type NetConf } from '@cni/spec';
-import { ipamType, optionalString, parseMac } from './internal/keys.ts';
+import { CNI_ERROR_CODES, CniError, decodeConfig, parseMacAddress, type NetConf } from '@cni/spec';
 import { classifyDeviceId, hasDpdkDriver, type SysfsOptions } from './sysfs.ts';
 
 /** The host-device configuration, validated, with `runtimeConfig.deviceID` applied. */
@@ -29,12 +28,17 @@ export interface HostDeviceNetConf extends NetConf {
  */
 export function loadConf(request: Pick<PluginRequest, 'conf'>, options: SysfsOptions = {}): HostDeviceNetConf {
   const conf = request.conf;
-  const device = optionalString(conf, 'device') ?? '';
-  const hwaddrText = optionalString(conf, 'hwaddr') ?? '';
-  const kernelpath = optionalString(conf, 'kernelpath') ?? '';
-  let pciBusID = optionalString(conf, 'pciBusID') ?? '';
+  const keys = decodeConfig(conf, (r) => ({
+    device: r.optString('device') ?? '',
+    hwaddrText: r.optString('hwaddr') ?? '',
+    kernelpath: r.optString('kernelpath') ?? '',
+    pciBusID: r.optString('pciBusID') ?? '',
+    deviceId: r.optObject('runtimeConfig')?.optString('deviceID') ?? '',
+    ipamType: r.optObject('ipam')?.optString('type') ?? '',
+  }));
+  const { device, hwaddrText, kernelpath, deviceId } = keys;
+  let { pciBusID } = keys;
   let auxDevice = '';
-  const deviceId = optionalString(conf.runtimeConfig ?? {}, 'deviceID', 'runtimeConfig.deviceID') ?? '';
   if (deviceId !== '') {
     const found = classifyDeviceId(deviceId, options);
     if ('pciBusID' in found) pciBusID = found.pciBusID;
@@ -49,11 +53,11 @@ export function loadConf(request: Pick<PluginRequest, 'conf'>, options: SysfsOpt
   return {
     ...conf,
     device,
-    hwaddr: hwaddrText === '' ? '' : parseMac(hwaddrText, 'hwaddr'),
+    hwaddr: hwaddrText === '' ? '' : parseMacAddress(hwaddrText, 'hwaddr'),
     kernelpath,
     pciBusID,
     auxDevice,
     dpdkMode: pciBusID !== '' && hasDpdkDriver(pciBusID, options),
-    ipamType: ipamType(conf),
+    ipamType: keys.ipamType,
   };
 }

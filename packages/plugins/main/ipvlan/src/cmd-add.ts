@@ -1,13 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// @cni/sys's: node:crypto would cost this plugin 6-9 ms of its start.
-import { randomBytes } from '@cni/sys';
 import { configureIface, ipamAdd, ipamDel } from '@cni/ipam';
 import { NetlinkError, type Netlink } from '@cni/netlink';
 import { writeSysctl } from '@cni/netns';
-import type { AddRequest } from '@cni/skel';
+import { UndoStack, type AddRequest } from '@cni/skel';
 import { CNI_ERROR_CODES, CniError, type InterfaceV100, type Result, type ResultV100 } from '@cni/spec';
-import { resolveMaster } from './internal/master.ts';
-import { messageOf, openSandbox } from './internal/sandbox.ts';
+import { createThenRename, messageOf, openSandbox, resolveMaster } from '@cni/link';
 import { loadConf, type IpvlanNetConf } from './net-conf.ts';
 
 /**
@@ -16,41 +13,41 @@ import { loadConf, type IpvlanNetConf } from './net-conf.ts';
  */
 export async function createIpvlan(conf: IpvlanNetConf, ifName: string, netns: string, container: Netlink): Promise<InterfaceV100> {
   const master = await resolveMaster(conf, netns);
-  const tmpName = `ipv${randomBytes(4).toString('hex')}`;
   try {
-    const spec = {
-      kind: 'ipvlan' as const,
-      name: tmpName,
-      parentIndex: master.link.index,
-      mode: conf.mode,
-      ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
-    };
-    try {
-      // With the master in the container the link is made there; otherwise on the host handle and
-      // placed in the container by IFLA_NET_NS_FD, so it never shows on the host.
-      await master.nl.link.add(conf.linkInContainer ? spec : { ...spec, netns });
-    } catch (error) {
-      if (NetlinkError.isInstance(error) && error.tag === 'Busy') {
-        // The master already has another receive handler: a macvlan, a bridge or a bond.
-        throw new CniError(
-          CNI_ERROR_CODES.INTERNAL,
-          `failed to create ipvlan: master "${master.name}" is already used by a macvlan, bridge or bond (the kernel allows one of them per master, not ipvlan beside them)`,
-          { cause: error },
-        );
-      }
-      throw new Error(`failed to create ipvlan on master "${master.name}": ${messageOf(error)}`, { cause: error });
-    }
+    const link = await createThenRename({
+      container,
+      ifName,
+      prefix: 'ipv',
+      kind: 'ipvlan',
+      create: async (name) => {
+        const spec = {
+          kind: 'ipvlan' as const,
+          name,
+          parentIndex: master.link.index,
+          mode: conf.mode,
+          ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
+        };
+        try {
+          // With the master in the container the link is made there; otherwise on the host handle and
+          // placed in the container by IFLA_NET_NS_FD, so it never shows on the host.
+          await master.nl.link.add(conf.linkInContainer ? spec : { ...spec, netns });
+        } catch (error) {
+          if (NetlinkError.isInstance(error) && error.tag === 'Busy') {
+            // The master already has another receive handler: a macvlan, a bridge or a bond.
+            throw new CniError(
+              CNI_ERROR_CODES.INTERNAL,
+              `failed to create ipvlan: master "${master.name}" is already used by a macvlan, bridge or bond (the kernel allows one of them per master, not ipvlan beside them)`,
+              { cause: error },
+            );
+          }
+          throw new Error(`failed to create ipvlan on master "${master.name}": ${messageOf(error)}`, { cause: error });
+        }
+      },
+    });
+    return { name: ifName, mac: link.mac ?? '', sandbox: netns };
   } finally {
     master.nl.close();
   }
-  try {
-    await container.link.setName({ name: tmpName }, ifName);
-  } catch (error) {
-    await container.link.del({ name: tmpName }).catch(() => undefined);
-    throw new Error(`failed to rename ipvlan to "${ifName}": ${messageOf(error)}`, { cause: error });
-  }
-  const link = await container.link.get({ name: ifName });
-  return { name: ifName, mac: link.mac ?? '', sandbox: netns };
 }
 
 /**
@@ -71,15 +68,16 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   }
   const container = await openSandbox(request.netns);
   try {
+    await using undo = new UndoStack();
     const iface = await createIpvlan(conf, request.ifName, request.netns, container);
-    let leased = false;
-    try {
+    undo.defer(() => container.link.del({ name: request.ifName }));
+    {
       let source: ResultV100;
       if (fromPrevious) {
         source = conf.chained!;
       } else {
         source = await ipamAdd(request);
-        leased = true;
+        undo.defer(() => ipamDel(request));
       }
       const result: ResultV100 = {
         cniVersion: '1.1.0',
@@ -97,12 +95,8 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
       }
       await configureIface(request.ifName, result, { netns: request.netns });
       if (conf.dns !== undefined) result.dns = conf.dns;
+      undo.dismiss();
       return result;
-    } catch (error) {
-      // Invoke IPAM DEL and delete the link to avoid an address and a link leak.
-      if (leased) await ipamDel(request).catch(() => undefined);
-      await container.link.del({ name: request.ifName }).catch(() => undefined);
-      throw error;
     }
   } finally {
     container.close();

@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { validateExpectedInterfaceIps, validateExpectedRoutes } from '@cni/ipam';
-import type { CheckRequest } from '@cni/skel';
-import { containerInterface } from './internal/container-iface.ts';
-import { resolveMaster } from './internal/master.ts';
-import { openSandbox } from './internal/sandbox.ts';
+import { requirePrevResultInterface, type CheckRequest } from '@cni/skel';
+import { openSandbox, resolveMaster } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
 /**
@@ -17,7 +15,7 @@ export async function cmdCheck(request: CheckRequest): Promise<void> {
   const container = await openSandbox(request.netns);
   try {
     if (conf.ipamType !== '') await request.delegate(conf.ipamType);
-    const { result, iface } = containerInterface(request, 'ipvlan');
+    const { result, iface } = requirePrevResultInterface(request, 'ipvlan');
     // The master still exists; a chained ipvlan without a configured master has no way to know its
     // parent any more (prevResult is now ipvlan's own result), so that check applies only otherwise.
     if (conf.master !== '' || conf.ipamType !== '') (await resolveMaster(conf, request.netns)).nl.close();

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { IpvlanMode } from '@cni/netlink';
-import { CNI_ERROR_CODES, CniError, invalidConfigError, toCurrentResult, type NetConf, type Result, type ResultV100 } from '@cni/spec';
-import { ipamTypeOf, optionalBool, optionalString } from './internal/keys.ts';
+import { CNI_ERROR_CODES, CniError, decodeConfig, toCurrentResult, type NetConf, type Result, type ResultV100 } from '@cni/spec';
+import { readChildMtu } from '@cni/link';
 
 /** The ipvlan modes the plugin accepts. */
 export const IPVLAN_MODES = ['l2', 'l3', 'l3s'] as const satisfies readonly IpvlanMode[];
@@ -35,17 +35,18 @@ export interface IpvlanNetConf extends NetConf {
  * need the kernel: see `resolveMaster`.
  */
 export function loadConf(conf: NetConf, prevResult: Result | undefined, netns: string): IpvlanNetConf {
-  let master = optionalString(conf, 'master') ?? '';
-  const modeText = optionalString(conf, 'mode') ?? '';
-  const mode = modeText === '' ? 'l2' : modeText;
+  const keys = decodeConfig(conf, (r) => ({
+    master: r.optString('master') ?? '',
+    modeText: r.optString('mode') ?? '',
+    mtu: readChildMtu(r),
+    linkInContainer: r.bool('linkInContainer'),
+    ipamType: r.optObject('ipam')?.optString('type') ?? '',
+  }));
+  let { master, linkInContainer } = keys;
+  const mode = keys.modeText === '' ? 'l2' : keys.modeText;
   if (!(IPVLAN_MODES as readonly string[]).includes(mode)) {
-    throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, `unknown ipvlan mode: "${modeText}"`, { details: 'mode must be one of l2, l3, l3s' });
+    throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, `unknown ipvlan mode: "${keys.modeText}"`, { details: 'mode must be one of l2, l3, l3s' });
   }
-  const mtu = conf['mtu'];
-  if (mtu !== undefined && mtu !== null && (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 0)) {
-    throw invalidConfigError('mtu', mtu, 'an integer in [0, master MTU]');
-  }
-  let linkInContainer = optionalBool(conf, 'linkInContainer');
   const chained = prevResult === undefined ? undefined : toCurrentResult(prevResult);
   if (master === '' && chained !== undefined) {
     const interfaces = chained.interfaces ?? [];
@@ -61,5 +62,5 @@ export function loadConf(conf: NetConf, prevResult: Result | undefined, netns: s
     // The previous plugin's interface lives in the container when its sandbox says so.
     if (only.sandbox !== undefined && only.sandbox !== '' && only.sandbox === netns) linkInContainer = true;
   }
-  return { ...conf, master, mode: mode as IpvlanMode, mtu: typeof mtu === 'number' ? mtu : 0, linkInContainer, ipamType: ipamTypeOf(conf), chained };
+  return { ...conf, master, mode: mode as IpvlanMode, mtu: keys.mtu, linkInContainer, ipamType: keys.ipamType, chained };
 }

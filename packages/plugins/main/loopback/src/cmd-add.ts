@@ -3,7 +3,8 @@ import type { AddRequest } from '@cni/skel';
 import type { Address } from '@cni/netlink';
 import type { Result, ResultV100 } from '@cni/spec';
 import { loadConf } from './net-conf.ts';
-import { LOOPBACK, openSandbox } from './sandbox.ts';
+import { openSandbox } from '@cni/link';
+import { LOOPBACK } from './net-conf.ts';
 
 function isLoopbackAddress(address: Address): boolean {
   return address.family === 4 ? address.address.startsWith('127.') : address.address === '::1';

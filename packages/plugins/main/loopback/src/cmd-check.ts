@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { CheckRequest } from '@cni/skel';
 import { loadConf } from './net-conf.ts';
-import { LOOPBACK, openSandbox } from './sandbox.ts';
+import { openSandbox } from '@cni/link';
+import { LOOPBACK } from './net-conf.ts';
 
 /** CHECK: `lo` must be up, which is all upstream's loopback verifies. */
 export async function cmdCheck(request: CheckRequest): Promise<void> {

@@ -2,7 +2,8 @@
 import { openNetlink } from '@cni/netlink';
 import type { DelRequest } from '@cni/skel';
 import { loadConf } from './net-conf.ts';
-import { isNetnsGone, LOOPBACK } from './sandbox.ts';
+import { isNetnsGone } from '@cni/link';
+import { LOOPBACK } from './net-conf.ts';
 
 /**
  * DEL: set `lo` down. Nothing to do without a namespace, and a namespace already gone counts as

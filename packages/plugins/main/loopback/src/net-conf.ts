@@ -15,3 +15,6 @@ export interface LoopbackNetConf extends NetConf {
 export function loadConf(request: Pick<PluginRequest, 'conf' | 'prevResult'>): LoopbackNetConf {
   return { ...request.conf, parsedPrevResult: request.prevResult };
 }
+
+/** The interface loopback acts on, whatever CNI_IFNAME says (upstream overrides it too). */
+export const LOOPBACK = 'lo';

@@ -1,13 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// @cni/sys's: node:crypto would cost this plugin 6-9 ms of its start.
-import { randomBytes } from '@cni/sys';
 import { configureIface } from '@cni/ipam';
 import type { Netlink } from '@cni/netlink';
 import { writeSysctl } from '@cni/netns';
-import type { AddRequest } from '@cni/skel';
+import { UndoStack, type AddRequest } from '@cni/skel';
 import { toCurrentResult, type InterfaceV100, type Result, type ResultV100 } from '@cni/spec';
-import { messageOf, openSandbox } from './internal/sandbox.ts';
-import { resolveMaster } from './master.ts';
+import { createThenRename, messageOf, openSandbox, resolveMaster } from '@cni/link';
 import { loadConf, type MacvlanNetConf } from './net-conf.ts';
 
 /**
@@ -16,35 +13,33 @@ import { loadConf, type MacvlanNetConf } from './net-conf.ts';
  */
 export async function createMacvlan(conf: MacvlanNetConf, ifName: string, netns: string, container: Netlink): Promise<InterfaceV100> {
   const master = await resolveMaster(conf, netns);
-  const tmpName = `mv${randomBytes(4).toString('hex')}`;
   try {
-    const spec = {
-      kind: 'macvlan' as const,
-      name: tmpName,
-      parentIndex: master.link.index,
-      mode: conf.mode,
-      ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
-      ...(conf.mac === undefined ? {} : { mac: conf.mac }),
-      ...(conf.bcqueuelen > 0 ? { bcQueueLen: conf.bcqueuelen } : {}),
-    };
-    try {
-      // With the master in the container the link is made there; otherwise made on the host
-      // handle and placed in the container by IFLA_NET_NS_FD, so it never shows on the host.
-      await master.nl.link.add(conf.linkInContainer ? spec : { ...spec, netns });
-    } catch (error) {
-      throw new Error(`failed to create macvlan: ${messageOf(error)}`, { cause: error });
-    }
+    const link = await createThenRename({
+      container,
+      ifName,
+      prefix: 'mv',
+      kind: 'macvlan',
+      create: async (name) => {
+        const spec = {
+          kind: 'macvlan' as const,
+          name,
+          parentIndex: master.link.index,
+          mode: conf.mode,
+          ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
+          ...(conf.mac === undefined ? {} : { mac: conf.mac }),
+          ...(conf.bcqueuelen > 0 ? { bcQueueLen: conf.bcqueuelen } : {}),
+        };
+        // With the master in the container the link is made there; otherwise made on the host
+        // handle and placed in the container by IFLA_NET_NS_FD, so it never shows on the host.
+        await master.nl.link.add(conf.linkInContainer ? spec : { ...spec, netns }).catch((error: unknown) => {
+          throw new Error(`failed to create macvlan: ${messageOf(error)}`, { cause: error });
+        });
+      },
+    });
+    return { name: ifName, mac: link.mac ?? '', sandbox: netns };
   } finally {
     master.nl.close();
   }
-  try {
-    await container.link.setName({ name: tmpName }, ifName);
-  } catch (error) {
-    await container.link.del({ name: tmpName }).catch(() => undefined);
-    throw new Error(`failed to rename macvlan to "${ifName}": ${messageOf(error)}`, { cause: error });
-  }
-  const link = await container.link.get({ name: ifName });
-  return { name: ifName, mac: link.mac ?? '', sandbox: netns };
 }
 
 /**
@@ -56,37 +51,32 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   const conf = loadConf(request);
   const container = await openSandbox(request.netns);
   try {
+    await using undo = new UndoStack();
     const iface = await createMacvlan(conf, request.ifName, request.netns, container);
+    undo.defer(() => container.link.del({ name: request.ifName }));
     const result: ResultV100 = { cniVersion: '1.1.0', interfaces: [iface] };
-    let leased = false;
-    try {
-      if (conf.ipamType !== '') {
-        const ipamResult = toCurrentResult(await request.delegate(conf.ipamType));
-        leased = true;
-        if (!ipamResult.ips || ipamResult.ips.length === 0) throw new Error('IPAM plugin returned missing IP config');
-        // All addresses apply to the container macvlan interface.
-        result.ips = ipamResult.ips.map((ip) => ({ ...ip, interface: 0 }));
-        if (ipamResult.routes) result.routes = ipamResult.routes;
-        try {
-          writeSysctl(`net/ipv6/conf/${request.ifName}/ndisc_notify`, '1', { netns: request.netns });
-        } catch {
-          // Upstream ignores it too: IPv6 may be off in the container.
-        }
-        await configureIface(request.ifName, result, { netns: request.netns, arpNotify: true });
-      } else {
-        try {
-          await container.link.setUp({ name: request.ifName });
-        } catch (error) {
-          throw new Error(`failed to set "${request.ifName}" UP: ${messageOf(error)}`, { cause: error });
-        }
+    if (conf.ipamType !== '') {
+      const ipamResult = toCurrentResult(await request.delegate(conf.ipamType));
+      undo.defer(() => request.delegate(conf.ipamType, undefined, { command: 'DEL' }));
+      if (!ipamResult.ips || ipamResult.ips.length === 0) throw new Error('IPAM plugin returned missing IP config');
+      // All addresses apply to the container macvlan interface.
+      result.ips = ipamResult.ips.map((ip) => ({ ...ip, interface: 0 }));
+      if (ipamResult.routes) result.routes = ipamResult.routes;
+      try {
+        writeSysctl(`net/ipv6/conf/${request.ifName}/ndisc_notify`, '1', { netns: request.netns });
+      } catch {
+        // Upstream ignores it too: IPv6 may be off in the container.
       }
-    } catch (error) {
-      // Invoke IPAM DEL and delete the link to avoid an address and a link leak.
-      if (leased) await request.delegate(conf.ipamType, undefined, { command: 'DEL' }).catch(() => undefined);
-      await container.link.del({ name: request.ifName }).catch(() => undefined);
-      throw error;
+      await configureIface(request.ifName, result, { netns: request.netns, arpNotify: true });
+    } else {
+      try {
+        await container.link.setUp({ name: request.ifName });
+      } catch (error) {
+        throw new Error(`failed to set "${request.ifName}" UP: ${messageOf(error)}`, { cause: error });
+      }
     }
     if (conf.dns !== undefined) result.dns = conf.dns;
+    undo.dismiss();
     return result;
   } finally {
     container.close();

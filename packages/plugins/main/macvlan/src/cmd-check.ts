@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 import { validateExpectedInterfaceIps, validateExpectedRoutes } from '@cni/ipam';
 import type { Netlink } from '@cni/netlink';
-import type { CheckRequest } from '@cni/skel';
+import { requirePrevResult, type CheckRequest } from '@cni/skel';
 import { toCurrentResult, type InterfaceV100 } from '@cni/spec';
-import { openSandbox } from './internal/sandbox.ts';
-import { resolveMaster } from './master.ts';
+import { openSandbox, resolveMaster } from '@cni/link';
 import { loadConf, type MacvlanPluginMode } from './net-conf.ts';
 
 /** The container interface is a macvlan of the configured mode with the MAC of the result. */
@@ -27,9 +26,7 @@ export async function cmdCheck(request: CheckRequest): Promise<void> {
   const container = await openSandbox(request.netns);
   try {
     if (conf.ipamType !== '') await request.delegate(conf.ipamType);
-    const prevResult = request.prevResult;
-    if (!prevResult) throw new Error('required prevResult missing');
-    const result = toCurrentResult(prevResult);
+    const result = toCurrentResult(requirePrevResult(request));
     const iface = (result.interfaces ?? []).find((candidate) => candidate.name === request.ifName && candidate.sandbox === request.netns);
     if (!iface) throw new Error(`sandbox in prevResult doesn't match configured netns: ${request.netns}`);
     (await resolveMaster(conf, request.netns)).nl.close();

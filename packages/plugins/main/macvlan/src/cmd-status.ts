@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { GcRequest, StatusRequest } from '@cni/skel';
-import { ipamType } from './internal/keys.ts';
+import { ipamTypeOf } from '@cni/spec';
 
 /** STATUS: the IPAM plugin's, as upstream; an L2-only macvlan is always ready. */
 export async function cmdStatus(request: StatusRequest): Promise<void> {
-  const type = ipamType(request.conf);
+  const type = ipamTypeOf(request.conf);
   if (type !== '') await request.delegate(type);
 }
 
@@ -14,6 +14,6 @@ export async function cmdStatus(request: StatusRequest): Promise<void> {
  * the container's namespace, so there is no host state of its own to collect.
  */
 export async function cmdGc(request: GcRequest): Promise<void> {
-  const type = ipamType(request.conf);
+  const type = ipamTypeOf(request.conf);
   if (type !== '') await request.delegate(type);
 }

@@ -179,7 +179,7 @@ describe.skipIf(process.getuid?.() !== 0)('macvlan on the host kernel', () => {
     expect((await exec(netns, { command: 'DEL', conf: conf(netns, '1.1.0') })).exitCode).toBe(0);
 
     const refused = await exec(netns, { command: 'ADD', conf: conf(netns, '1.1.0', { mtu: 9000 }) });
-    expect(refused.error).toEqual({ code: 999, msg: 'invalid MTU 9000, must be [0, master MTU(1500)]' });
+    expect(refused.error).toEqual({ code: 7, msg: 'invalid MTU 9000, must be [0, master MTU(1500)]' });
     expect(leases(netns)).toEqual([]);
   });
 
@@ -251,7 +251,7 @@ describe.skipIf(process.getuid?.() !== 0)('macvlan on the host kernel', () => {
     expect((await netns.execHost(['ping', '-c', '1', '-W', '2', '198.51.100.10'])).exitCode).toBe(0);
     expect((await inProcess({ command: 'CHECK', netns: netns.container, conf: { ...l3, prevResult: added.result } })).error).toBeUndefined();
     const missing = await inProcess({ command: 'ADD', netns: netns.container, ifName: 'eth1', conf: { ...l3, master: 'absent0' } });
-    expect(missing.error).toEqual({ code: 999, msg: 'failed to lookup master "absent0": link not found' });
+    expect(missing.error).toEqual({ code: 999, msg: 'failed to lookup master "absent0" on the host: link not found' });
     expect((await inProcess({ command: 'DEL', netns: netns.container, conf: l3 })).exitCode).toBe(0);
     expect(await readLink(netns.container, 'eth0')).toBeUndefined();
 
@@ -270,8 +270,8 @@ describe.skipIf(process.getuid?.() !== 0)('macvlan on the host kernel', () => {
     await netns.checkpoint();
     const bad: [Record<string, unknown>, { code: number; msg: string }][] = [
       [{ mode: 'foo' }, { code: 999, msg: 'unknown macvlan mode: "foo"' }],
-      [{ master: 'absent0' }, { code: 999, msg: 'failed to lookup master "absent0": link not found' }],
-      [{ mtu: 1501 }, { code: 999, msg: 'invalid MTU 1501, must be [0, master MTU(1500)]' }],
+      [{ master: 'absent0' }, { code: 999, msg: 'failed to lookup master "absent0" on the host: link not found' }],
+      [{ mtu: 1501 }, { code: 7, msg: 'invalid MTU 1501, must be [0, master MTU(1500)]' }],
       [{ mac: 'not-a-mac' }, { code: 7, msg: 'invalid mac "not-a-mac", must be a MAC address such as "0e:00:00:00:00:01"' }],
       [{ bcqueuelen: 'x' }, { code: 7, msg: 'invalid bcqueuelen "x", must be an integer in [0, 4294967295]' }],
       [{ linkInContainer: 1 }, { code: 7, msg: 'invalid linkInContainer 1, must be a boolean' }],
@@ -306,7 +306,7 @@ describe.skipIf(process.getuid?.() !== 0)('macvlan on the host kernel', () => {
     await netns.execHost(['ip', 'link', 'del', 'uplink0']);
     expect(await readLink(netns.container, 'eth0')).toBeUndefined();
     const checked = await exec(netns, { command: 'CHECK', conf: conf(netns, '1.1.0', { prevResult: added.result }) });
-    expect(checked.error).toEqual({ code: 999, msg: 'failed to lookup master "uplink0": link not found' });
+    expect(checked.error).toEqual({ code: 999, msg: 'failed to lookup master "uplink0" on the host: link not found' });
     expect((await exec(netns, { command: 'DEL', conf: conf(netns, '1.1.0') })).exitCode).toBe(0);
     expect(leases(netns)).toEqual([]);
   });
@@ -389,5 +389,18 @@ describe.skipIf(process.getuid?.() !== 0)('macvlan on the host kernel', () => {
       expect(await readSysctl(ours.container, 'net.ipv6.conf.eth0.ndisc_notify')).toBe('1');
       expect((await exec(ours, { command: 'DEL', conf: config })).exitCode).toBe(0);
     });
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('macvlan ADD undo (in process, master in the container)', () => {
+  it('removes the link it made when the IPAM step fails, through the undo stack', async () => {
+    const netns = await useTestNetns();
+    await netns.execContainer(['ip', 'link', 'add', 'inner0', 'type', 'veth', 'peer', 'name', 'inner1']);
+    await netns.execContainer(['ip', 'link', 'set', 'inner0', 'up']);
+    const failing = { ...conf(netns, '1.1.0'), master: 'inner0', linkInContainer: true, ipam: { type: 'no-such-ipam' } };
+    const added = await inProcess({ command: 'ADD', netns: netns.container, conf: failing });
+    expect(added.error?.code).toBeDefined();
+    const left = (await readAddresses(netns.container)).map((link) => link.ifname).sort();
+    expect(left).toEqual(['inner0', 'inner1', 'lo']);
   });
 });

@@ -40,9 +40,9 @@ describe('macvlan loadConf', () => {
 
   it('refuses keys of the wrong type, naming key and value', () => {
     expect(failure({ master: 7 })).toEqual({ code: 7, msg: 'invalid master 7, must be a string' });
-    expect(failure({ mtu: '1500' })).toEqual({ code: 7, msg: 'invalid mtu "1500", must be an integer' });
-    expect(failure({ mtu: 1.5 })).toEqual({ code: 7, msg: 'invalid mtu 1.5, must be an integer' });
-    expect(failure({ mtu: -1 })).toEqual({ code: 7, msg: 'invalid MTU -1, must be in [0, master MTU]' });
+    expect(failure({ mtu: '1500' })).toEqual({ code: 7, msg: 'invalid mtu "1500", must be an integer in [0, master MTU]' });
+    expect(failure({ mtu: 1.5 })).toEqual({ code: 7, msg: 'invalid mtu 1.5, must be an integer in [0, master MTU]' });
+    expect(failure({ mtu: -1 })).toEqual({ code: 7, msg: 'invalid mtu -1, must be an integer in [0, master MTU]' });
     expect(failure({ linkInContainer: 'yes' })).toEqual({ code: 7, msg: 'invalid linkInContainer "yes", must be a boolean' });
     expect(failure({ bcqueuelen: -1 })).toEqual({ code: 7, msg: 'invalid bcqueuelen -1, must be an integer in [0, 4294967295]' });
     expect(failure({ bcqueuelen: 2 ** 32 })).toEqual({ code: 7, msg: 'invalid bcqueuelen 4294967296, must be an integer in [0, 4294967295]' });

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { MacvlanMode } from '@cni/netlink';
 import { argString, type PluginRequest } from '@cni/skel';
-import { CNI_ERROR_CODES, CniError, invalidConfigError, type NetConf } from '@cni/spec';
-import { ipamType, optionalBool, optionalInt, optionalString, parseMac, UINT32_MAX } from './internal/keys.ts';
+import { CNI_ERROR_CODES, CniError, decodeConfig, parseMacAddress, type NetConf } from '@cni/spec';
+import { readChildMtu } from '@cni/link';
 
 /** The macvlan modes the plugin accepts; `source` (a kernel mode) is not one of them, as upstream. */
 export const MACVLAN_MODES = ['bridge', 'private', 'vepa', 'passthru'] as const;
@@ -36,38 +36,41 @@ export interface MacvlanNetConf extends NetConf {
  */
 export function loadConf(request: Pick<PluginRequest, 'conf' | 'loadArgs'>): MacvlanNetConf {
   const conf = request.conf;
-  const master = optionalString(conf, 'master') ?? '';
-  const modeText = optionalString(conf, 'mode') ?? '';
-  const mode = modeText === '' ? 'bridge' : modeText;
+  const keys = decodeConfig(conf, (r) => ({
+    master: r.optString('master') ?? '',
+    modeText: r.optString('mode') ?? '',
+    mtu: readChildMtu(r),
+    mac: r.optString('mac'),
+    runtimeMac: r.optObject('runtimeConfig')?.optString('mac'),
+    linkInContainer: r.bool('linkInContainer'),
+    bcqueuelen: r.int('bcqueuelen', { min: 0, max: 0xffff_ffff }, 0),
+    ipamType: r.optObject('ipam')?.optString('type') ?? '',
+  }));
+  const mode = keys.modeText === '' ? 'bridge' : keys.modeText;
   if (!(MACVLAN_MODES as readonly string[]).includes(mode)) {
     // Upstream's wording and code (a plain error), so a runtime sees what the reference prints.
-    throw new CniError(CNI_ERROR_CODES.INTERNAL, `unknown macvlan mode: "${modeText}"`);
+    throw new CniError(CNI_ERROR_CODES.INTERNAL, `unknown macvlan mode: "${keys.modeText}"`);
   }
-  const mtu = conf['mtu'];
-  if (mtu !== undefined && mtu !== null && (typeof mtu !== 'number' || !Number.isInteger(mtu))) throw invalidConfigError('mtu', mtu, 'an integer');
-  if (typeof mtu === 'number' && mtu < 0) throw invalidConfigError('MTU', mtu, 'in [0, master MTU]');
-
-  let mac = optionalString(conf, 'mac');
+  // The MAC by precedence, lowest first: the key, CNI_ARGS MAC, runtimeConfig.mac.
+  let mac = keys.mac;
   let macSource = 'mac';
   const args = request.loadArgs({ MAC: argString });
   if (args.MAC) {
     mac = args.MAC;
     macSource = 'CNI_ARGS MAC';
   }
-  const runtimeConfig = conf.runtimeConfig ?? {};
-  const runtimeMac = optionalString(runtimeConfig, 'mac', 'runtimeConfig.mac');
-  if (runtimeMac) {
-    mac = runtimeMac;
+  if (keys.runtimeMac) {
+    mac = keys.runtimeMac;
     macSource = 'runtimeConfig.mac';
   }
   return {
     ...conf,
-    master,
+    master: keys.master,
     mode: mode as MacvlanPluginMode,
-    mtu: typeof mtu === 'number' ? mtu : 0,
-    mac: mac ? parseMac(mac, macSource) : undefined,
-    linkInContainer: optionalBool(conf, 'linkInContainer'),
-    bcqueuelen: optionalInt(conf, 'bcqueuelen', 0, UINT32_MAX, 0),
-    ipamType: ipamType(conf),
+    mtu: keys.mtu,
+    mac: mac ? parseMacAddress(mac, macSource) : undefined,
+    linkInContainer: keys.linkInContainer,
+    bcqueuelen: keys.bcqueuelen,
+    ipamType: keys.ipamType,
   };
 }

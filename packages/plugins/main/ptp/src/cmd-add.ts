@@ -3,13 +3,9 @@ import { parseCidr } from '@cni/ip';
 import { configureIface } from '@cni/ipam';
 import { setupIpMasq, teardownIpMasq } from '@cni/netfilter';
 import type { Netlink } from '@cni/netlink';
-import type { AddRequest } from '@cni/skel';
-import { toCurrentResult, type Result, type ResultV100 } from '@cni/spec';
-import { attachmentAlias } from './internal/attachment.ts';
-import { enableForward } from './internal/forward.ts';
-import { dnsConfSet } from './internal/keys.ts';
-import { openHost, openSandbox } from './internal/sandbox.ts';
-import { setupVeth } from './internal/veth.ts';
+import { UndoStack, type AddRequest } from '@cni/skel';
+import { dnsConfSet, toCurrentResult, type Result, type ResultV100 } from '@cni/spec';
+import { attachmentAlias, enableForward, openHost, openSandbox, setupVeth } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
 const HOST_BITS = { 4: 32, 6: 128 } as const;
@@ -69,10 +65,10 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   const conf = loadConf(request.conf);
   const container = await openSandbox(request.netns);
   const host = await openHost();
-  const undo: (() => Promise<unknown>)[] = [];
   try {
+    await using undo = new UndoStack();
     const ipamResult = await request.delegate(conf.ipam.type);
-    undo.push(() => request.delegate(conf.ipam.type, undefined, { command: 'DEL' }));
+    undo.defer(() => request.delegate(conf.ipam.type, undefined, { command: 'DEL' }));
     const result: ResultV100 = { ...toCurrentResult(ipamResult), cniVersion: '1.1.0' };
     if ((result.ips ?? []).length === 0) throw new Error('IPAM plugin returned missing IP config');
     enableForward(result.ips!.map((ip) => ip.address));
@@ -83,7 +79,7 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
       mtu: conf.mtu,
       alias: attachmentAlias('ptp', conf.name, request.containerId, request.ifName),
     });
-    undo.push(() => host.link.del({ index: veth.host.index }));
+    undo.defer(() => host.link.del({ index: veth.host.index }));
     result.interfaces = [
       { name: veth.host.name, mac: veth.host.mac! },
       { name: veth.container.name, mac: veth.container.mac!, sandbox: request.netns },
@@ -95,15 +91,12 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
 
     if (conf.ipMasq) {
       const attachment = { network: conf.name, containerId: request.containerId, ifName: request.ifName, addresses: result.ips.map((ip) => ip.address) };
-      undo.push(() => teardownIpMasq(attachment));
+      undo.defer(() => teardownIpMasq(attachment));
       await setupIpMasq(attachment, conf.ipMasqBackend ? { backend: conf.ipMasqBackend } : {});
     }
     if (dnsConfSet(conf.dns)) result.dns = conf.dns;
-    undo.length = 0;
+    undo.dismiss();
     return result;
-  } catch (error) {
-    for (const step of undo.reverse()) await step().catch(() => undefined);
-    throw error;
   } finally {
     container.close();
     host.close();

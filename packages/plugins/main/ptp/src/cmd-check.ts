@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import { validateExpectedInterfaceIps, validateExpectedRoutes } from '@cni/ipam';
-import type { CheckRequest } from '@cni/skel';
-import { CNI_ERROR_CODES, CniError, toCurrentResult } from '@cni/spec';
-import { openSandbox } from './internal/sandbox.ts';
+import { requirePrevResult, type CheckRequest } from '@cni/skel';
+import { toCurrentResult } from '@cni/spec';
+import { openSandbox } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
 /**
@@ -15,8 +15,7 @@ export async function cmdCheck(request: CheckRequest): Promise<void> {
   const container = await openSandbox(request.netns);
   try {
     await request.delegate(conf.ipam.type);
-    if (!request.prevResult) throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, 'ptp: required prevResult missing');
-    const result = toCurrentResult(request.prevResult);
+    const result = toCurrentResult(requirePrevResult(request));
     const recorded = (result.interfaces ?? []).find((iface) => iface.name === request.ifName && iface.sandbox === request.netns);
     if (!recorded) {
       throw new Error(`sandbox in prevResult doesn't match configured netns: no interface "${request.ifName}" in "${request.netns}"`);

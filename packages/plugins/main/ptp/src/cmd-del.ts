@@ -3,7 +3,7 @@ import { parseIp } from '@cni/ip';
 import { LinkNotFoundError, type Netlink } from '@cni/netlink';
 import { teardownIpMasq } from '@cni/netfilter';
 import type { DelRequest } from '@cni/skel';
-import { openSandboxForDel } from './internal/sandbox.ts';
+import { openSandboxForDel } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
 /**

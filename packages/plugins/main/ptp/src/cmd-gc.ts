@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { gcIpMasq } from '@cni/netfilter';
-import type { GcRequest } from '@cni/skel';
-import { gcHostVeths, validAttachments } from './internal/attachment.ts';
-import { openHost } from './internal/sandbox.ts';
+import { validAttachments, type GcRequest } from '@cni/skel';
+import { gcHostVeths, openHost } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
 /**

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { CNI_ERROR_CODES, CniError, type NetConf } from '@cni/spec';
-import { boolKey, intKey, stringKey } from './internal/keys.ts';
+import { CNI_ERROR_CODES, CniError, decodeConfig, type NetConf } from '@cni/spec';
 
 /** The masquerade backends `ipMasqBackend` names. */
 export const IP_MASQ_BACKENDS = ['iptables', 'nftables'] as const;
@@ -22,12 +21,14 @@ export interface PtpNetConf extends NetConf {
  * failures done up front: code 7 naming the key and value, before anything is made.
  */
 export function loadConf(conf: NetConf): PtpNetConf {
-  const ipMasq = boolKey(conf, 'ipMasq');
-  const ipMasqBackend = stringKey(conf, 'ipMasqBackend', IP_MASQ_BACKENDS) as PtpNetConf['ipMasqBackend'];
-  const mtu = intKey(conf, 'mtu', 0, 65535);
+  const keys = decodeConfig(conf, (r) => ({
+    ipMasq: r.bool('ipMasq'),
+    ipMasqBackend: r.optOneOf('ipMasqBackend', IP_MASQ_BACKENDS),
+    mtu: r.int('mtu', { min: 0, max: 65535 }, 0),
+  }));
   const ipam = conf.ipam;
   if (ipam === undefined || ipam === null || typeof ipam !== 'object' || typeof ipam.type !== 'string' || ipam.type === '') {
     throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, 'ipam.type must be specified: ptp needs an IPAM plugin');
   }
-  return { ...conf, ipMasq, ipMasqBackend, mtu, ipam };
+  return { ...conf, ...keys, ipam };
 }

@@ -183,7 +183,7 @@ describe.skipIf(process.getuid?.() !== 0)('ptp on the host kernel', () => {
     const checked = await ptp(netns, { command: 'CHECK', conf: { ...conf, prevResult: added.result } });
     expect(checked.error?.msg).toBe('failed to match addr 10.77.0.2/24 on interface eth0');
     const missing = await ptp(netns, { command: 'CHECK', conf });
-    expect(missing.error).toEqual({ code: 7, msg: 'ptp: required prevResult missing' });
+    expect(missing.error).toEqual({ code: 7, msg: 'required prevResult missing' });
   });
 
   it('answers STATUS through its IPAM plugin', async () => {

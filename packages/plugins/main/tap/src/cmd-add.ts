@@ -2,9 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import { configureIface } from '@cni/ipam';
 import type { Netlink } from '@cni/netlink';
-import type { AddRequest } from '@cni/skel';
+import { UndoStack, type AddRequest } from '@cni/skel';
 import { toCurrentResult, type InterfaceV100, type Result, type ResultV100 } from '@cni/spec';
-import { messageOf, openSandbox } from './internal/sandbox.ts';
+import { messageOf, openSandbox } from '@cni/link';
 import { loadConf, type TapNetConf } from './net-conf.ts';
 import { createTapWithLabel } from './selinux.ts';
 
@@ -79,26 +79,21 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   const conf = loadConf(request);
   const container = await openSandbox(request.netns);
   try {
+    await using undo = new UndoStack();
     const iface = await createTap(conf, request.ifName, request.netns, container);
+    undo.defer(() => container.link.del({ name: request.ifName }));
     const result: ResultV100 = { cniVersion: '1.1.0', interfaces: [iface] };
-    let leased = false;
-    try {
-      if (conf.ipamType !== '') {
-        const ipamResult = toCurrentResult(await request.delegate(conf.ipamType));
-        leased = true;
-        if (!ipamResult.ips || ipamResult.ips.length === 0) throw new Error('IPAM plugin returned missing IP config');
-        // All addresses apply to the container tap interface.
-        result.ips = ipamResult.ips.map((ip) => ({ ...ip, interface: 0 }));
-        if (ipamResult.routes) result.routes = ipamResult.routes;
-        await configureIface(request.ifName, result, { netns: request.netns, arpNotify: true });
-      }
-    } catch (error) {
-      // Invoke IPAM DEL and delete the link to avoid an address and a link leak.
-      if (leased) await request.delegate(conf.ipamType, undefined, { command: 'DEL' }).catch(() => undefined);
-      await container.link.del({ name: request.ifName }).catch(() => undefined);
-      throw error;
+    if (conf.ipamType !== '') {
+      const ipamResult = toCurrentResult(await request.delegate(conf.ipamType));
+      undo.defer(() => request.delegate(conf.ipamType, undefined, { command: 'DEL' }));
+      if (!ipamResult.ips || ipamResult.ips.length === 0) throw new Error('IPAM plugin returned missing IP config');
+      // All addresses apply to the container tap interface.
+      result.ips = ipamResult.ips.map((ip) => ({ ...ip, interface: 0 }));
+      if (ipamResult.routes) result.routes = ipamResult.routes;
+      await configureIface(request.ifName, result, { netns: request.netns, arpNotify: true });
     }
     if (conf.dns !== undefined) result.dns = conf.dns;
+    undo.dismiss();
     return result;
   } finally {
     container.close();

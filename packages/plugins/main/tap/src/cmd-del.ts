@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { DelRequest } from '@cni/skel';
-import { isLinkGone, openSandboxForDel } from './internal/sandbox.ts';
+import { deleteSandboxLink } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
 /**
@@ -10,13 +10,5 @@ import { loadConf } from './net-conf.ts';
 export async function cmdDel(request: DelRequest): Promise<void> {
   const conf = loadConf(request);
   if (conf.ipamType !== '') await request.delegate(conf.ipamType);
-  const container = await openSandboxForDel(request.netns);
-  if (!container) return;
-  try {
-    await container.link.del({ name: request.ifName });
-  } catch (error) {
-    if (!isLinkGone(error)) throw error;
-  } finally {
-    container.close();
-  }
+  await deleteSandboxLink(request.netns, request.ifName);
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { argString, type PluginRequest } from '@cni/skel';
-import { invalidConfigError, type NetConf } from '@cni/spec';
-import { ipamType, optionalBool, optionalString, parseMac, UINT32_MAX } from './internal/keys.ts';
+import { decodeConfig, parseMacAddress, type NetConf } from '@cni/spec';
 
 /** The tap configuration, validated, with upstream's defaults applied. */
 export interface TapNetConf extends NetConf {
@@ -23,15 +22,6 @@ export interface TapNetConf extends NetConf {
   ipamType: string;
 }
 
-function optionalId(conf: Record<string, unknown>, key: string): number | undefined {
-  const value = conf[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > UINT32_MAX) {
-    throw invalidConfigError(key, value, `an integer in [0, ${UINT32_MAX}]`);
-  }
-  return value;
-}
-
 /**
  * Read and validate the configuration as upstream's `loadConf`: the keys' types (owner and group
  * are uint32, as Go's `*uint32`), and the MAC from `mac`, CNI_ARGS `MAC` and `runtimeConfig.mac`,
@@ -39,31 +29,28 @@ function optionalId(conf: Record<string, unknown>, key: string): number | undefi
  */
 export function loadConf(request: Pick<PluginRequest, 'conf' | 'loadArgs'>): TapNetConf {
   const conf = request.conf;
-  const mtu = conf['mtu'];
-  if (mtu !== undefined && mtu !== null && (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 0)) {
-    throw invalidConfigError('mtu', mtu, 'a non-negative integer');
-  }
-  let mac = optionalString(conf, 'mac');
+  const keys = decodeConfig(conf, (r) => ({
+    multiQueue: r.bool('multiQueue'),
+    mtu: r.int('mtu', { min: 0 }, 0),
+    mac: r.optString('mac'),
+    runtimeMac: r.optObject('runtimeConfig')?.optString('mac'),
+    owner: r.optInt('owner', { min: 0, max: 0xffff_ffff }),
+    group: r.optInt('group', { min: 0, max: 0xffff_ffff }),
+    selinuxContext: r.optString('selinuxContext') ?? '',
+    bridge: r.optString('bridge') ?? '',
+    ipamType: r.optObject('ipam')?.optString('type') ?? '',
+  }));
+  let mac = keys.mac;
   let macSource = 'mac';
   const args = request.loadArgs({ MAC: argString });
   if (args.MAC) {
     mac = args.MAC;
     macSource = 'CNI_ARGS MAC';
   }
-  const runtimeMac = optionalString(conf.runtimeConfig ?? {}, 'mac', 'runtimeConfig.mac');
-  if (runtimeMac) {
-    mac = runtimeMac;
+  if (keys.runtimeMac) {
+    mac = keys.runtimeMac;
     macSource = 'runtimeConfig.mac';
   }
-  return {
-    ...conf,
-    multiQueue: optionalBool(conf, 'multiQueue'),
-    mtu: typeof mtu === 'number' ? mtu : 0,
-    mac: mac ? parseMac(mac, macSource) : undefined,
-    owner: optionalId(conf, 'owner'),
-    group: optionalId(conf, 'group'),
-    selinuxContext: optionalString(conf, 'selinuxContext') ?? '',
-    bridge: optionalString(conf, 'bridge') ?? '',
-    ipamType: ipamType(conf),
-  };
+  const { runtimeMac: _runtimeMac, ...rest } = keys;
+  return { ...conf, ...rest, mac: mac ? parseMacAddress(mac, macSource) : undefined };
 }

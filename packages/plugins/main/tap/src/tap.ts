@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 import { definePlugin, type GcRequest, type StatusRequest } from '@cni/skel';
-import { ALL_SPEC_VERSIONS } from '@cni/spec';
+import { ALL_SPEC_VERSIONS, ipamTypeOf } from '@cni/spec';
 import { cmdAdd } from './cmd-add.ts';
 import { cmdCheck } from './cmd-check.ts';
 import { cmdDel } from './cmd-del.ts';
-import { ipamType } from './internal/keys.ts';
 
 /** STATUS and GC go to the IPAM plugin: the tap lives in the container, nothing of it on the host. */
 async function forwardToIpam(request: StatusRequest | GcRequest): Promise<void> {
-  const type = ipamType(request.conf);
+  const type = ipamTypeOf(request.conf);
   if (type !== '') await request.delegate(type);
 }
 

@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-import { randomBytes } from 'node:crypto';
 import { configureIface, withIpam } from '@cni/ipam';
 import type { Netlink } from '@cni/netlink';
 import type { AddRequest } from '@cni/skel';
 import type { InterfaceV100, Result, ResultV100 } from '@cni/spec';
-import { resolveMaster } from './internal/master.ts';
-import { messageOf, openSandbox } from './internal/sandbox.ts';
+import { createThenRename, messageOf, openSandbox, resolveMaster } from '@cni/link';
 import { loadConf, type VlanNetConf } from './net-conf.ts';
 
 /**
@@ -14,31 +12,29 @@ import { loadConf, type VlanNetConf } from './net-conf.ts';
  */
 export async function createVlan(conf: VlanNetConf, ifName: string, netns: string, container: Netlink): Promise<InterfaceV100> {
   const master = await resolveMaster(conf, netns);
-  const tmpName = `vl${randomBytes(4).toString('hex')}`;
   try {
-    const spec = {
-      kind: 'vlan' as const,
-      name: tmpName,
-      parentIndex: master.link.index,
-      vlanId: conf.vlanId,
-      ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
-    };
-    try {
-      await master.nl.link.add(conf.linkInContainer ? spec : { ...spec, netns });
-    } catch (error) {
-      throw new Error(`failed to create vlan ${conf.vlanId} on master "${master.name}": ${messageOf(error)}`, { cause: error });
-    }
+    const link = await createThenRename({
+      container,
+      ifName,
+      prefix: 'vl',
+      kind: 'vlan',
+      create: async (name) => {
+        const spec = {
+          kind: 'vlan' as const,
+          name,
+          parentIndex: master.link.index,
+          vlanId: conf.vlanId,
+          ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
+        };
+        await master.nl.link.add(conf.linkInContainer ? spec : { ...spec, netns }).catch((error: unknown) => {
+          throw new Error(`failed to create vlan ${conf.vlanId} on master "${master.name}": ${messageOf(error)}`, { cause: error });
+        });
+      },
+    });
+    return { name: ifName, mac: link.mac ?? '', sandbox: netns };
   } finally {
     master.nl.close();
   }
-  try {
-    await container.link.setName({ name: tmpName }, ifName);
-  } catch (error) {
-    await container.link.del({ name: tmpName }).catch(() => undefined);
-    throw new Error(`failed to rename vlan to "${ifName}": ${messageOf(error)}`, { cause: error });
-  }
-  const link = await container.link.get({ name: ifName });
-  return { name: ifName, mac: link.mac ?? '', sandbox: netns };
 }
 
 /**

@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { ipamCheck, validateExpectedInterfaceIps, validateExpectedRoutes } from '@cni/ipam';
-import type { CheckRequest } from '@cni/skel';
-import { containerInterface } from './internal/container-iface.ts';
-import { resolveMaster } from './internal/master.ts';
-import { openSandbox } from './internal/sandbox.ts';
+import { requirePrevResultInterface, type CheckRequest } from '@cni/skel';
+import { openSandbox, resolveMaster } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
 /**
@@ -16,7 +14,7 @@ export async function cmdCheck(request: CheckRequest): Promise<void> {
   const container = await openSandbox(request.netns);
   try {
     await ipamCheck(request);
-    const { result, iface } = containerInterface(request, 'vlan');
+    const { result, iface } = requirePrevResultInterface(request, 'vlan');
     (await resolveMaster(conf, request.netns)).nl.close();
     const link = await container.link.find({ name: iface.name });
     if (!link) throw new Error(`container interface "${iface.name}" of prevResult not found`);

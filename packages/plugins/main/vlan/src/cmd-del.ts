@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { DelRequest } from '@cni/skel';
-import { ipamTypeOf } from './internal/keys.ts';
-import { isLinkGone, openSandboxForDel } from './internal/sandbox.ts';
+import { deleteSandboxLink } from '@cni/link';
+import { ipamTypeOf } from '@cni/spec';
 
 /**
  * DEL: release the lease, then delete the link. Reads the configuration as plain JSON: upstream's
@@ -12,13 +12,5 @@ import { isLinkGone, openSandboxForDel } from './internal/sandbox.ts';
 export async function cmdDel(request: DelRequest): Promise<void> {
   const type = ipamTypeOf(request.conf);
   if (type !== '') await request.delegate(type);
-  const container = await openSandboxForDel(request.netns);
-  if (!container) return;
-  try {
-    await container.link.del({ name: request.ifName });
-  } catch (error) {
-    if (!isLinkGone(error)) throw error;
-  } finally {
-    container.close();
-  }
+  await deleteSandboxLink(request.netns, request.ifName);
 }

@@ -41,7 +41,7 @@ describe('vlan loadConf', () => {
     expect(failure({ vlanId: 4095 })).toMatchObject({ code: 7, msg: 'invalid vlanId 4095, must be an integer in [0, 4094]' });
     expect(failure({ vlanId: -1 })).toMatchObject({ code: 7, msg: 'invalid vlanId -1, must be an integer in [0, 4094]' });
     expect(failure({ vlanId: '10' })).toMatchObject({ code: 7, msg: 'invalid vlanId "10", must be an integer in [0, 4094]' });
-    expect(failure({ mtu: -1 }).msg).toBe('invalid mtu -1, must be an integer in [0, 9007199254740991]');
+    expect(failure({ mtu: -1 }).msg).toBe('invalid mtu -1, must be an integer in [0, master MTU]');
     expect(failure({ master: 5 }).msg).toBe('invalid master 5, must be a string');
     expect(failure({ linkInContainer: 1 }).msg).toBe('invalid linkInContainer 1, must be a boolean');
   });

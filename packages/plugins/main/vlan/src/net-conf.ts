@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-import { CNI_ERROR_CODES, CniError, type NetConf } from '@cni/spec';
-import { ipamTypeOf, optionalBool, optionalInt, optionalString } from './internal/keys.ts';
+import { CNI_ERROR_CODES, CniError, decodeConfig, type NetConf } from '@cni/spec';
+import { readChildMtu } from '@cni/link';
 
 /** The vlan configuration, validated, with upstream's defaults applied. */
 export interface VlanNetConf extends NetConf {
@@ -22,20 +22,23 @@ export interface VlanNetConf extends NetConf {
  * master's MTU needs the kernel: see `resolveMaster`).
  */
 export function loadConf(conf: NetConf): VlanNetConf {
-  const master = optionalString(conf, 'master') ?? '';
-  if (master === '') {
+  const keys = decodeConfig(conf, (r) => ({
+    master: r.optString('master') ?? '',
+    vlanId: r.int('vlanId', { min: 0, max: 4094 }, 0),
+    mtu: readChildMtu(r),
+    linkInContainer: r.bool('linkInContainer'),
+    ipamType: r.optObject('ipam')?.optString('type') ?? '',
+  }));
+  if (keys.master === '') {
     throw new CniError(
       CNI_ERROR_CODES.INVALID_NETWORK_CONFIG,
       '"master" field is required. It specifies the host interface name to create the VLAN for',
     );
   }
-  const vlanId = optionalInt(conf, 'vlanId', 0, 4094, 0);
-  const mtu = optionalInt(conf, 'mtu', 0, Number.MAX_SAFE_INTEGER, 0);
-  const ipamType = ipamTypeOf(conf);
-  if (ipamType === '') {
+  if (keys.ipamType === '') {
     throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, 'vlan interface requires an IPAM configuration', {
       details: `ipam: ${JSON.stringify(conf.ipam ?? null)}`,
     });
   }
-  return { ...conf, master, vlanId, mtu, linkInContainer: optionalBool(conf, 'linkInContainer'), ipamType };
+  return { ...conf, ...keys };
 }

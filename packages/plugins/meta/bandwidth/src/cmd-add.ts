@@ -3,8 +3,8 @@ import { openNetlink } from '@cni/netlink';
 import type { AddRequest } from '@cni/skel';
 import type { Result } from '@cni/spec';
 import { findHostVeth } from './host-veth.ts';
-import { isZero, loadConf } from './net-conf.ts';
-import { openSandbox, requirePrevResult } from './sandbox.ts';
+import { requireChainedResult, isZero, loadConf } from './net-conf.ts';
+import { openSandbox } from '@cni/link';
 import { createEgressQdisc, createIngressQdisc, deleteLinkIfExists, ifbAlias, ifbName } from './shaping.ts';
 
 /**
@@ -17,7 +17,7 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   const conf = loadConf(request);
   const { bandwidth } = conf;
   if (isZero(bandwidth) && conf.parsedPrevResult) return conf.parsedPrevResult;
-  const result = requirePrevResult(conf.parsedPrevResult);
+  const result = requireChainedResult(conf.parsedPrevResult);
 
   const container = await openSandbox(request.netns);
   const host = await openNetlink();

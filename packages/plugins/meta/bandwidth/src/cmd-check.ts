@@ -2,8 +2,8 @@
 import { LinkNotFoundError, openNetlink, type Netlink } from '@cni/netlink';
 import type { CheckRequest } from '@cni/skel';
 import { findHostVeth } from './host-veth.ts';
-import { isZero, loadConf } from './net-conf.ts';
-import { openSandbox, requirePrevResult } from './sandbox.ts';
+import { requireChainedResult, isZero, loadConf } from './net-conf.ts';
+import { openSandbox } from '@cni/link';
 import { ifbName, rootTbf, tbfFor } from './shaping.ts';
 
 async function checkTbf(nl: Netlink, link: string, rateBits: number, burstBits: number): Promise<void> {
@@ -24,7 +24,7 @@ async function checkTbf(nl: Netlink, link: string, rateBits: number, burstBits: 
  */
 export async function cmdCheck(request: CheckRequest): Promise<void> {
   const conf = loadConf(request);
-  const result = requirePrevResult(conf.parsedPrevResult);
+  const result = requireChainedResult(conf.parsedPrevResult);
   const container = await openSandbox(request.netns);
   const host = await openNetlink();
   try {

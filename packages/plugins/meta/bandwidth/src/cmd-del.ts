@@ -4,7 +4,7 @@ import type { DelRequest } from '@cni/skel';
 import { toCurrentResult } from '@cni/spec';
 import { findHostVeth } from './host-veth.ts';
 import { loadConf } from './net-conf.ts';
-import { isNetnsGone, openSandbox } from './sandbox.ts';
+import { isNetnsGone, openSandbox } from '@cni/link';
 import { deleteLinkIfExists, deleteVethQdiscs, ifbName } from './shaping.ts';
 
 /**

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { PluginRequest } from '@cni/skel';
-import { CNI_ERROR_CODES, CniError, invalidConfigError, type NetConf, type Result } from '@cni/spec';
+import { CNI_ERROR_CODES, CniError, invalidConfigError, toCurrentResult, type NetConf, type Result, type ResultV100 } from '@cni/spec';
 
 /** The four keys, in bits per second and bits, as upstream's `BandwidthEntry`. */
 export interface Bandwidth {
@@ -84,4 +84,10 @@ export function loadConf(request: Pick<PluginRequest, 'conf' | 'prevResult'>): B
 /** True when nothing is shaped: ADD passes the result through, as upstream. */
 export function isZero(bandwidth: Bandwidth): boolean {
   return bandwidth.ingressRate === 0 && bandwidth.ingressBurst === 0 && bandwidth.egressRate === 0 && bandwidth.egressBurst === 0;
+}
+
+/** The previous result in the 1.x layout; a chained-only verb without one fails as upstream's. */
+export function requireChainedResult(prevResult: Result | undefined): ResultV100 {
+  if (!prevResult) throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, 'must be called as chained plugin');
+  return toCurrentResult(prevResult);
 }

@@ -3,11 +3,11 @@ import { closeSync, openSync } from 'node:fs';
 import { NetlinkError, openNetlink, type Netlink } from '@cni/netlink';
 import { CNI_ERROR_CODES, CniError } from '@cni/spec';
 import { flockAsync, LOCK_EX } from '@cni/sys';
+import { isNetnsGone as isNetlinkNetnsGone } from '@cni/link';
 
 /** True when opening the namespace failed because its file is gone (ENOENT). */
-export function isNetnsGone(error: unknown): boolean {
-  if ((error as { code?: unknown } | undefined)?.code === 'ENOENT') return true;
-  return NetlinkError.isInstance(error) && error.operation === 'netlink.open' && error.errno === 2;
+function isNetnsGone(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === 'ENOENT' || isNetlinkNetnsGone(error);
 }
 
 /**

@@ -5,7 +5,7 @@ import type { AddRequest } from '@cni/skel';
 import { CNI_ERROR_CODES, CniError, toCurrentResult, type Result } from '@cni/spec';
 import { backupFile, removeBackup, restoreBackup, sysctlFile, takeBackup, writeBackup } from './backup.ts';
 import { changesLink, loadConf, type LoadConfOptions } from './net-conf.ts';
-import { openSandbox } from './sandbox.ts';
+import { openSandbox } from '@cni/link';
 
 /** Fails a chained-only verb called without a previous result, as upstream does. */
 export function requirePrevResult(prevResult: Result | undefined): Result {

@@ -6,7 +6,7 @@ import { CNI_ERROR_CODES, CniError } from '@cni/spec';
 import { sysctlFile } from './backup.ts';
 import { requirePrevResult } from './cmd-add.ts';
 import { loadConf, type LoadConfOptions } from './net-conf.ts';
-import { openSandbox } from './sandbox.ts';
+import { openSandbox } from '@cni/link';
 
 const mismatch = (what: string, ifName: string, configured: unknown, current: unknown) =>
   new CniError(CNI_ERROR_CODES.INTERNAL, `tuning configured ${what} of "${ifName}" is ${String(configured)}, current value is ${String(current)}`);

@@ -3,7 +3,7 @@ import { LinkNotFoundError } from '@cni/netlink';
 import type { DelRequest } from '@cni/skel';
 import { backupFile, readBackup, removeBackup, restoreBackup } from './backup.ts';
 import { loadConf } from './net-conf.ts';
-import { isNetnsGone, openSandbox } from './sandbox.ts';
+import { isNetnsGone, openSandbox } from '@cni/link';
 
 /**
  * DEL: put the original values back from the backup (sysctls too, beyond upstream) and remove it.

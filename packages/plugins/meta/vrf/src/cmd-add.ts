@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { AddRequest } from '@cni/skel';
 import { CNI_ERROR_CODES, CniError, type Result } from '@cni/spec';
-import { openSandbox } from './internal/sandbox.ts';
+import { openSandbox } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 import { addInterface, createVrf, findVrf, members } from './vrf-link.ts';
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { DelRequest } from '@cni/skel';
-import { isLinkGone, openSandboxForDel } from './internal/sandbox.ts';
+import { isLinkGone, openSandboxForDel } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 import { findVrf, members } from './vrf-link.ts';
 

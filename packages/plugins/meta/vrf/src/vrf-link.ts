@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { Netlink, Route, VrfLink } from '@cni/netlink';
-import { messageOf } from './internal/sandbox.ts';
+import { messageOf } from '@cni/link';
 
 /** Tables the kernel reserves: unspec, compat, default, main, local. */
 const RESERVED_TABLES = new Set([0, 252, 253, 254, 255]);

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+import { openNetlink, type Link, type Netlink } from '@cni/netlink';
+import { CNI_ERROR_CODES, CniError, type ConfigReader } from '@cni/spec';
+import { isLinkGone, openSandbox } from './sandbox.ts';
+
+/** What locating a master needs from a configuration. */
+export interface MasterConf {
+  /** The master's name; `''` for the interface of the default route. */
+  master: string;
+  /** 0 inherits the master's MTU; anything else must not exceed it. */
+  mtu: number;
+  /** The master lives in the container's namespace rather than the host's. */
+  linkInContainer: boolean;
+}
+
+/** The master link and a handle on the namespace it lives in; close `nl` when done. */
+export interface ResolvedMaster {
+  readonly nl: Netlink;
+  readonly link: Link;
+  /** The master's name, the default-route interface's when the configuration named none. */
+  readonly name: string;
+}
+
+/**
+ * The interface of the first default route (IPv4 routes list first), as upstream's
+ * `getDefaultRouteInterfaceName`, in the main table of the namespace `nl` is bound to.
+ */
+export async function defaultRouteInterface(nl: Netlink): Promise<string> {
+  for (const family of [4, 6] as const) {
+    for (const route of await nl.route.list({ family })) {
+      if (route.dst !== 'default' || route.linkIndex === undefined) continue;
+      return (await nl.link.get({ index: route.linkIndex })).name;
+    }
+  }
+  throw new Error('no default route interface found');
+}
+
+/**
+ * The one rule for a child link's MTU: 0 inherits the master's, anything else must not exceed
+ * it. Code 7 for every plugin (upstream's Go returns a plain error here, which its skel prints
+ * as 999; the value is the configuration's, so the configuration code says what to fix).
+ */
+export function checkMtuAgainstMaster(mtu: number, masterMtu: number): void {
+  if (mtu > masterMtu) {
+    throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, `invalid MTU ${mtu}, must be [0, master MTU(${masterMtu})]`);
+  }
+}
+
+/**
+ * Find the master (the default-route interface when none is named) in the host's namespace, or
+ * in the container's with `linkInContainer`, and bound the MTU by the master's
+ * ({@link checkMtuAgainstMaster}). A master that does not exist is code 999, as upstream.
+ */
+export async function resolveMaster(conf: MasterConf, netns: string): Promise<ResolvedMaster> {
+  const nl = conf.linkInContainer ? await openSandbox(netns) : await openNetlink();
+  try {
+    const name = conf.master === '' ? await defaultRouteInterface(nl) : conf.master;
+    let link: Link;
+    try {
+      link = await nl.link.get({ name });
+    } catch (error) {
+      if (isLinkGone(error)) {
+        const where = conf.linkInContainer ? 'in the container' : 'on the host';
+        throw new CniError(CNI_ERROR_CODES.INTERNAL, `failed to lookup master "${name}" ${where}: link not found`, { cause: error });
+      }
+      throw error;
+    }
+    checkMtuAgainstMaster(conf.mtu, link.mtu);
+    return { nl, link, name };
+  } catch (error) {
+    nl.close();
+    throw error;
+  }
+}
+
+/**
+ * The `mtu` key of a link made on a master, read the same way by every such plugin: absent is 0
+ * (inherit the master's); the bound by the master's MTU needs the kernel ({@link resolveMaster}).
+ */
+export function readChildMtu(reader: ConfigReader): number {
+  const value = reader.key('mtu');
+  if (value.absent) return 0;
+  if (typeof value.value !== 'number' || !Number.isSafeInteger(value.value) || value.value < 0) {
+    value.fail('an integer in [0, master MTU]');
+    return 0;
+  }
+  return value.value;
+}

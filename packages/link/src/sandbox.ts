@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+import { NetlinkError, NetnsGoneError, openNetlink, type Netlink } from '@cni/netlink';
+import { CNI_ERROR_CODES, CniError } from '@cni/spec';
+
+/** True when opening a namespace failed because its file is gone (ENOENT). */
+export function isNetnsGone(error: unknown): boolean {
+  return NetnsGoneError.isInstance(error);
+}
+
+/** True when a netlink call failed because the link it named does not exist. */
+export function isLinkGone(error: unknown): boolean {
+  return NetlinkError.isInstance(error) && error.tag === 'NotFound';
+}
+
+/**
+ * A netlink handle bound to the container's namespace: the process never enters it. A path that
+ * does not exist is code 3 ("container unknown"), so the runtime knows there is nothing to undo.
+ */
+export async function openSandbox(netns: string): Promise<Netlink> {
+  try {
+    return await openNetlink({ netns });
+  } catch (error) {
+    if (isNetnsGone(error)) {
+      throw new CniError(CNI_ERROR_CODES.UNKNOWN_CONTAINER, `failed to open netns "${netns}": no such file or directory`, { cause: error });
+    }
+    if (NetlinkError.isInstance(error)) throw new Error(`failed to open netns "${netns}": ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+/**
+ * The container's namespace for DEL: undefined when there is none or it is already gone, which
+ * DEL treats as done (kubernetes/kubernetes#43014: runtimes call DEL after removing the netns).
+ */
+export async function openSandboxForDel(netns: string): Promise<Netlink | undefined> {
+  if (netns === '') return undefined;
+  try {
+    return await openNetlink({ netns });
+  } catch (error) {
+    if (isNetnsGone(error)) return undefined;
+    throw error;
+  }
+}
+
+/** A netlink handle on the namespace the plugin runs in: the host side of every attachment. */
+export async function openHost(): Promise<Netlink> {
+  return openNetlink();
+}
+
+/**
+ * DEL of the link a plugin made in the container: remove `ifName` from the container's namespace;
+ * a namespace or link already gone is success (DEL is idempotent). Returns whether it removed one.
+ */
+export async function deleteSandboxLink(netns: string, ifName: string): Promise<boolean> {
+  const container = await openSandboxForDel(netns);
+  if (!container) return false;
+  try {
+    await container.link.del({ name: ifName });
+    return true;
+  } catch (error) {
+    if (isLinkGone(error)) return false;
+    throw error;
+  } finally {
+    container.close();
+  }
+}
+
+/** The message of anything thrown. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
