@@ -251,7 +251,7 @@ describe.skipIf(process.getuid?.() !== 0)('macvlan on the host kernel', () => {
     expect((await netns.execHost(['ping', '-c', '1', '-W', '2', '198.51.100.10'])).exitCode).toBe(0);
     expect((await inProcess({ command: 'CHECK', netns: netns.container, conf: { ...l3, prevResult: added.result } })).error).toBeUndefined();
     const missing = await inProcess({ command: 'ADD', netns: netns.container, ifName: 'eth1', conf: { ...l3, master: 'absent0' } });
-    expect(missing.error).toEqual({ code: 999, msg: 'failed to lookup master "absent0" on the host: link not found' });
+    expect(missing.error).toEqual({ code: 999, msg: 'failed to lookup master "absent0" in the container: link not found' });
     expect((await inProcess({ command: 'DEL', netns: netns.container, conf: l3 })).exitCode).toBe(0);
     expect(await readLink(netns.container, 'eth0')).toBeUndefined();
 
