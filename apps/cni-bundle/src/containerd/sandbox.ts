@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCommand, SANDBOX_PATH, type CommandResult } from '../podman/sandbox.ts';
+import { mustRun, runCommand, SANDBOX_PATH, startMountHolder, type CommandResult } from '../podman/sandbox.ts';
 import { containerdConfig, containerdDirs, writePauseImage, type ContainerdDirs } from './config.ts';
 import { CriClient } from './cri-client.ts';
 
@@ -17,12 +17,6 @@ export interface ContainerdSandboxOptions {
   readonly conflist: (dir: string) => Record<string, unknown>;
   /** The path of cri.proto, when this file runs from elsewhere than its source folder. */
   readonly proto?: string;
-}
-
-function mustRun(file: string, args: readonly string[]): string {
-  const result = spawnSync(file, args, { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`failed to run "${[file, ...args].join(' ')}": ${result.stderr || result.error?.message}`);
-  return result.stdout;
 }
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -104,21 +98,7 @@ export class ContainerdSandbox {
     // /var/lib are the sandbox's folders; containerd is started inside it and every pod namespace
     // it mounts dies with it. PDEATHSIG ends it if the test process dies.
     const script = 'mount --bind "$1/run" /run && mount --bind "$1/var-lib" /var/lib && echo ready && exec sleep infinity';
-    const holder = spawn(
-      'setpriv',
-      ['--pdeathsig', 'KILL', 'nsenter', `--net=/run/netns/${this.hostNs}`, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'holder', dir],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: SANDBOX_PATH } },
-    );
-    this.#holder = holder;
-    await new Promise<void>((resolve, reject) => {
-      let stderr = '';
-      holder.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      holder.stdout!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('ready')) resolve();
-      });
-      holder.on('error', reject);
-      holder.on('exit', (code) => reject(new Error(`the sandbox's mount namespace holder exited (${code}): ${stderr}`)));
-    });
+    const holder = (this.#holder = await startMountHolder(this.hostNs, dir, script));
 
     const log = openSync(this.logFile, 'a');
     try {

@@ -35,10 +35,35 @@ export function runCommand(file: string, args: readonly string[], options: { env
   });
 }
 
-function mustRun(file: string, args: readonly string[]): string {
+/** Runs a program, returning its stdout; throws with its stderr when it fails. */
+export function mustRun(file: string, args: readonly string[]): string {
   const result = spawnSync(file, args, { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`failed to run "${[file, ...args].join(' ')}": ${result.stderr || result.error?.message}`);
   return result.stdout;
+}
+
+/**
+ * Starts the holder of a confined runtime: `sh -c script holder dir` in the network namespace
+ * `hostNs` and a private mount namespace, resolved once the script prints `ready`. The script binds
+ * the sandbox's folders over /run, /var/lib and the like, then sleeps; the runtime is started inside
+ * it with nsenter. PDEATHSIG ends it if the test process dies.
+ */
+export async function startMountHolder(hostNs: string, dir: string, script: string): Promise<ChildProcess> {
+  const holder = spawn(
+    'setpriv',
+    ['--pdeathsig', 'KILL', 'nsenter', `--net=/run/netns/${hostNs}`, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'holder', dir],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: SANDBOX_PATH } },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let stderr = '';
+    holder.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    holder.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve();
+    });
+    holder.on('error', reject);
+    holder.on('exit', (code) => reject(new Error(`the sandbox's mount namespace holder exited (${code}): ${stderr}`)));
+  });
+  return holder;
 }
 
 /** True when every program is found in PATH. */
@@ -153,21 +178,7 @@ export class PodmanSandbox {
     // with it. `ip netns exec` would not do: it makes a new mount namespace per run and remounts /sys
     // without the cgroup hierarchies runc needs. PDEATHSIG ends it if the test process dies.
     const script = 'mount --bind "$1/run" /run && mount --bind "$1/var-lib" /var/lib && mount --bind "$1/shm" /dev/shm && echo ready && exec sleep infinity';
-    const holder = spawn(
-      'setpriv',
-      ['--pdeathsig', 'KILL', 'nsenter', `--net=/run/netns/${this.hostNs}`, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'holder', dir],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: SANDBOX_PATH } },
-    );
-    this.#holder = holder;
-    await new Promise<void>((resolve, reject) => {
-      let stderr = '';
-      holder.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      holder.stdout!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('ready')) resolve();
-      });
-      holder.on('error', reject);
-      holder.on('exit', (code) => reject(new Error(`the sandbox's mount namespace holder exited (${code}): ${stderr}`)));
-    });
+    this.#holder = await startMountHolder(this.hostNs, dir, script);
   }
 
   /** The pid of the process holding the sandbox's mount namespace. */
