@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { dhcp } from '@cni/ipam-dhcp';
 import { hostLocal } from '@cni/ipam-hostlocal';
 import { staticIpam } from '@cni/ipam-static';
+import { createMultinet } from '@cni/multinet';
 import { bandwidth } from '@cni/plugin-bandwidth';
 import { bond } from '@cni/plugin-bond';
 import { bridge } from '@cni/plugin-bridge';
@@ -42,8 +43,8 @@ import {
   type TestNamespace,
 } from '@cni/testkit';
 
-/** Every plugin of the workspace the tier fuzzes, by its type. */
-export const PLUGINS: Readonly<Record<string, CniPlugin>> = {
+/** The plugins multinet may delegate to, by type: every one below but multinet itself. */
+const DELEGATES: Record<string, CniPlugin> = {
   bandwidth,
   bond,
   bridge,
@@ -64,6 +65,17 @@ export const PLUGINS: Readonly<Record<string, CniPlugin>> = {
   tuning,
   vlan,
   vrf,
+};
+
+/**
+ * Every plugin of the workspace the tier fuzzes, by its type. multinet delegates through libcni
+ * to the others in this process, as the bundle's multinet does, and their IPAM in-process too.
+ */
+export const PLUGINS: Readonly<Record<string, CniPlugin>> = {
+  ...DELEGATES,
+  multinet: createMultinet({
+    inProcess: { plugins: DELEGATES, run: (plugin, io) => runPlugin(plugin, { ...io, delegateRunner: delegateInProcess }) },
+  }),
 };
 
 /** Where Debian's reference plugins are. */
@@ -172,8 +184,14 @@ export async function useFuzzPlace(label: string): Promise<FuzzPlace> {
   return { container, dir, cniPath, network, containerId: `fuzz${id}` };
 }
 
-/** The CNI variables of a request in `place`, with a case's changes applied (undefined unsets). */
-export function caseEnv(place: FuzzPlace, command: string, fuzzCase: FuzzCase, cniPath = place.cniPath): Record<string, string> {
+/** The CNI variables of a request in `place`, with the target's `extra` and then a case's changes applied (undefined unsets). */
+export function caseEnv(
+  place: FuzzPlace,
+  command: string,
+  fuzzCase: FuzzCase,
+  cniPath = place.cniPath,
+  extra: Readonly<Record<string, string>> = {},
+): Record<string, string> {
   const env: Record<string, string | undefined> = {
     CNI_COMMAND: command,
     CNI_CONTAINERID: place.containerId,
@@ -181,6 +199,7 @@ export function caseEnv(place: FuzzPlace, command: string, fuzzCase: FuzzCase, c
     CNI_IFNAME: 'eth0',
     CNI_PATH: cniPath,
     PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+    ...extra,
     ...fuzzCase.env,
   };
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));

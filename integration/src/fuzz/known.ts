@@ -30,6 +30,12 @@ export const DELIBERATE: readonly Difference[] = [
     referenceMsg: /unknown protocol ""/,
     why: 'a null protocol: v1.1.1 hands iptables an empty protocol, which fails after its chains exist; ours reads null as not set, as for every key',
   },
+  {
+    plugin: 'multinet',
+    path: /^(system|global)Namespaces$/,
+    label: /= "/,
+    why: "a string for a namespace list: Multus' comma-separated form, which multinet reads as Multus does (docs/multinet.md)",
+  },
 ];
 
 /**

@@ -51,14 +51,15 @@ describe.sequential('fuzz: malformed requests get a CNI error or a result, and l
     await target.setup?.(place, names);
     const valid = target.conf(place, names);
     const cases = fuzzCases(valid, { seed: SEED, limit: LIMIT });
+    const extraEnv = target.env?.(place) ?? {};
 
     const fuzzTarget: FuzzTarget = {
       name: target.type,
       seed: SEED,
       cases: [{ label: 'the valid configuration', conf: valid, env: {}, paths: [] }, ...cases],
-      add: (fuzzCase) => runInProcessWithEnv(plugin, caseEnv(place, 'ADD', fuzzCase), fuzzCase.conf),
-      del: (fuzzCase, result) => runInProcessWithEnv(plugin, caseEnv(place, 'DEL', fuzzCase), delConf(fuzzCase.conf, result)),
-      watch: { namespaces: [null, place.container], files: [place.dir, join('/var/lib/cni/networks', place.network), '/run/cni'] },
+      add: (fuzzCase) => runInProcessWithEnv(plugin, caseEnv(place, 'ADD', fuzzCase, place.cniPath, extraEnv), fuzzCase.conf),
+      del: (fuzzCase, result) => runInProcessWithEnv(plugin, caseEnv(place, 'DEL', fuzzCase, place.cniPath, extraEnv), delConf(fuzzCase.conf, result)),
+      watch: { namespaces: [null, place.container], files: [place.dir, join('/var/lib/cni/networks', place.network), '/run/cni', ...(target.folders ?? [])] },
       leakOptions: {
         ignore: [
           ...(target.stays ?? []),

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Each plugin's valid configurations, from which the fuzz cases are derived, and what each needs
 // made beforehand (an uplink, a device to move, the container's eth0 for the meta plugins).
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '@cni/testkit';
 import type { FuzzPlace } from './harness.ts';
@@ -14,6 +15,10 @@ export interface PluginTarget {
   readonly alwaysRefused?: string;
   /** Makes what the valid configuration needs, in this process's namespace and the container's. */
   setup?(place: FuzzPlace, names: HostNames): Promise<void>;
+  /** CNI variables every request of this target carries (before a case's own changes). */
+  env?(place: FuzzPlace): Record<string, string>;
+  /** Folders the plugin writes to besides the place's own and its network's lease folder. */
+  readonly folders?: readonly string[];
   /** The valid configuration. */
   conf(place: FuzzPlace, names: HostNames): Record<string, unknown>;
   /** State the plugin keeps on purpose after DEL (its bridge, shared chains). */
@@ -224,6 +229,48 @@ export const TARGETS: readonly PluginTarget[] = [
     conf: (place) =>
       base(place, 'dhcp', {
         ipam: { type: 'dhcp', daemonSocketPath: join(place.dir, 'dhcp.sock'), request: [{ option: 'host-name', skipDefault: false }], provide: [{ option: 'host-name', value: 'x' }] },
+      }),
+  },
+  {
+    // The pod's networks from a NAD folder and the annotations containerd passes (no API
+    // server): the default network through ptp, the selected one through macvlan, both with
+    // host-local, all delegated in-process as in the bundle.
+    type: 'multinet',
+    reference: false,
+    setup: async (place, names) => {
+      await uplink(names);
+      const nads = join(place.dir, 'nads');
+      mkdirSync(nads, { recursive: true });
+      const extra = { cniVersion: '1.0.0', type: 'macvlan', master: names.uplink, mode: 'bridge', ipam: hostLocalIpam(place, '10.86.0.0/24') };
+      writeFileSync(
+        join(nads, 'extra.json'),
+        JSON.stringify({
+          apiVersion: 'k8s.cni.cncf.io/v1',
+          kind: 'NetworkAttachmentDefinition',
+          metadata: { name: 'extra', namespace: 'default' },
+          spec: { config: JSON.stringify(extra) },
+        }),
+      );
+    },
+    env: () => ({ CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=fuzzpod' }),
+    // host-local keeps a folder per network it served (named by the delegate's or NAD's network,
+    // which cases change), and multinet its cache folders; what lands inside them still counts.
+    // (in the tier's private /var/lib/cni when a case drops `cniDir`).
+    stays: [/^file: (\/tmp\/cnifuzz-multinet-[0-9a-f]+\/([^/]+|multinet\/(attachments|results))|\/var\/lib\/cni\/multinet(\/(attachments|results))?)$/],
+    folders: ['/var/lib/cni/multinet'],
+    conf: (place) =>
+      base(place, 'multinet', {
+        delegates: [{ cniVersion: '1.0.0', name: `${place.network}-default`, plugins: [{ type: 'ptp', mtu: 1400, ipam: hostLocalIpam(place, '10.87.0.0/24') }] }],
+        nadDir: join(place.dir, 'nads'),
+        cniDir: join(place.dir, 'multinet'),
+        confDir: join(place.dir, 'net.d'),
+        binDir: place.cniPath,
+        systemNamespaces: ['kube-system'],
+        multinetNamespace: 'default',
+        namespaceIsolation: true,
+        globalNamespaces: ['default'],
+        logLevel: 'error',
+        runtimeConfig: { 'io.kubernetes.cri.pod-annotations': { 'k8s.v1.cni.cncf.io/networks': 'extra@net1' } },
       }),
   },
   {

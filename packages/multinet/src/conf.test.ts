@@ -43,6 +43,7 @@ describe('multinet configuration', () => {
     [{ clusterNetwork: 'p', defaultNetworks: [1] }, '"defaultNetworks" must be a list of strings'],
     [{ delegates: {} }, '"delegates" must be a list of configurations'],
     [{ delegates: [{ type: 'bridge' }] }, '"delegates[0]" is invalid'],
+    [{ delegates: [{ cniVersion: 1, name: 'pods', type: 'bridge' }] }, '"delegates[0].cniVersion" must be a string, not 1'],
   ])('refuses %j', (extra, why) => {
     expect(() => parse(extra)).toThrow(why);
   });

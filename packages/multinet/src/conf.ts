@@ -105,7 +105,9 @@ export function parseMultinetConf(conf: NetConf): MultinetConf {
     if (!Array.isArray(delegatesValue)) throw fail('delegates', 'must be a list of configurations');
     delegates = delegatesValue.map((delegate, i) => {
       if (!isRecord(delegate)) throw fail(`delegates[${i}]`, 'must be an object');
-      const version = typeof delegate.cniVersion === 'string' && delegate.cniVersion !== '' ? delegate.cniVersion : conf.cniVersion;
+      const own = delegate.cniVersion;
+      if (own !== undefined && own !== null && typeof own !== 'string') throw fail(`delegates[${i}].cniVersion`, `must be a string, not ${JSON.stringify(own)}`);
+      const version = typeof own === 'string' && own !== '' ? own : conf.cniVersion;
       const asList = Array.isArray(delegate.plugins)
         ? { ...delegate, cniVersion: version }
         : { cniVersion: version, name: delegate.name, plugins: [Object.fromEntries(Object.entries(delegate).filter(([k]) => k !== 'name' && k !== 'cniVersion'))] };

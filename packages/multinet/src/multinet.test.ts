@@ -39,6 +39,7 @@ function fakeExec(calls: Call[], installed = ['bridge', 'macvlan', 'tuning', 'ip
       if (conf.fail === call.command) {
         throw new CniError(11, `${call.type} refused ${call.command} of ${call.ifName}`);
       }
+      if (conf.refuse === true) throw new CniError(7, `${call.type}: invalid configuration`);
       if (call.command !== 'ADD') return new Uint8Array();
       if (conf.prevResult && !conf.address) return new TextEncoder().encode(JSON.stringify(conf.prevResult));
       const runtimeConfig = (conf.runtimeConfig ?? {}) as { ips?: string[]; mac?: string };
@@ -233,6 +234,46 @@ describe('multinet with fake delegates', () => {
     ]);
     expect(() => readFileSync(attachmentCachePath(join(dir, 'cache'), 'c1'))).toThrow();
     expect(patches).toEqual([]);
+  });
+
+  it('deletes only the plugins before one that refuses its configuration in ADD and DEL alike, and keeps no record', async () => {
+    nads.set('web/refused', nad('web', 'refused', { cniVersion: '1.0.0', plugins: [{ type: 'macvlan', address: '10.3.0.5/24' }, { type: 'tuning', refuse: true }] }));
+    pods.set('web/pod-a', pod('web', 'pod-a', { 'k8s.v1.cni.cncf.io/networks': 'refused' }));
+    const { code, out } = await run(options, 'ADD', conf);
+    expect(code).toBe(1);
+    expect(out.code).toBe(7);
+    expect(out.msg).not.toContain('rollback failed');
+    expect(calls.map((c) => `${c.command} ${c.type} ${c.ifName}`)).toEqual([
+      'ADD bridge eth0',
+      'ADD macvlan net1',
+      'ADD tuning net1',
+      'DEL tuning net1',
+      'DEL macvlan net1',
+      'DEL bridge eth0',
+    ]);
+    // Without the record, the runtime's DEL has nothing left to fail on.
+    expect(() => readFileSync(attachmentCachePath(join(dir, 'cache'), 'c1'))).toThrow();
+  });
+
+  it('refuses a network whose cniVersion is not a version before writing its record', async () => {
+    nads.set('web/odd', nad('web', 'odd', { cniVersion: '10.0.0.1/33', type: 'macvlan' }));
+    pods.set('web/pod-a', pod('web', 'pod-a', { 'k8s.v1.cni.cncf.io/networks': 'odd' }));
+    const { code, out } = await run(options, 'ADD', conf);
+    expect(code).toBe(1);
+    expect(out).toMatchObject({ code: 1, msg: 'network "web/odd": invalid cniVersion "10.0.0.1/33"' });
+    expect(calls).toEqual([]);
+    expect(() => readFileSync(attachmentCachePath(join(dir, 'cache'), 'c1'))).toThrow();
+  });
+
+  it.each([
+    [['x'], 'invalid runtimeConfig["io.kubernetes.cri.pod-annotations"] ["x"]: must be an object of strings'],
+    [{ 'k8s.v1.cni.cncf.io/networks': 0 }, 'invalid runtimeConfig["io.kubernetes.cri.pod-annotations"]["k8s.v1.cni.cncf.io/networks"] 0: must be a string'],
+  ])('refuses pod annotations %j from the runtime instead of ignoring them', async (annotations, msg) => {
+    const inline = { cniVersion: '1.0.0', name: 'multinet', type: 'multinet', cniDir: join(dir, 'cache'), delegates: [{ name: 'pods', type: 'bridge' }], runtimeConfig: { 'io.kubernetes.cri.pod-annotations': annotations } };
+    const { code, out } = await run({ exec: fakeExec(calls) }, 'ADD', inline);
+    expect(code).toBe(1);
+    expect(out).toMatchObject({ code: 7, msg });
+    expect(calls).toEqual([]);
   });
 
   it('publishes the network-status annotation as the spec defines it', async () => {

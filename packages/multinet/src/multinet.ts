@@ -4,6 +4,7 @@ import {
   cacheFilePath,
   CniConfig,
   confListFromBytes,
+  PluginError,
   RawExec,
   writeCache,
   type CacheFileV1,
@@ -13,7 +14,7 @@ import {
   type RuntimeConf,
 } from '@cni/libcni';
 import { definePlugin, type CniPlugin, type PluginRequest } from '@cni/skel';
-import { ALL_SPEC_VERSIONS, CNI_ERROR_CODES, specVersionHas, type GcAttachment, type Result } from '@cni/spec';
+import { ALL_SPEC_VERSIONS, CNI_ERROR_CODES, compareVersions, effectiveVersion, specVersionHas, type GcAttachment, type Result } from '@cni/spec';
 import {
   DEFAULT_NETWORK_ANNOTATION,
   NETWORK_STATUS_ANNOTATION,
@@ -248,11 +249,7 @@ class Session<P> {
       return { ref, annotations: pod.metadata.annotations ?? {}, fromApi: true };
     }
     const fromRuntime = this.conf.runtimeConfig[POD_ANNOTATIONS_CAPABILITY];
-    const annotations: Record<string, string> = {};
-    if (typeof fromRuntime === 'object' && fromRuntime !== null) {
-      for (const [key, value] of Object.entries(fromRuntime)) if (typeof value === 'string') annotations[key] = value;
-    }
-    return { ref, annotations, fromApi: false };
+    return { ref, annotations: runtimeAnnotations(fromRuntime), fromApi: false };
   }
 
   /** Every attachment of the pod, in order, resolved and checked before anything runs. */
@@ -366,6 +363,34 @@ class Session<P> {
     return failures;
   }
 
+  /**
+   * Undo the attachment whose ADD just failed: DEL of its whole list. When a plugin refused the
+   * configuration in ADD and refuses it again in DEL (see {@link refusedAt}), it acted on nothing, and a DEL that stops at it would leave the plugins before it in the list
+   * in place, and keep the record for a runtime DEL that can only fail the same way: then only
+   * the plugins before it are deleted. The failure texts, as {@link deleteAll}'s.
+   */
+  async undoFailed(attachment: CachedAttachment, addError: unknown, netns: string): Promise<string[]> {
+    const runtime = this.runtime(attachment, netns);
+    const list = confListFromBytes(attachment.config);
+    try {
+      await this.cni.delNetworkList(list, runtime);
+      return [];
+    } catch (delError) {
+      const at = refusedAt(list, addError, delError);
+      const failure = `network "${attachment.network}" (${attachment.ifName}): ${errorText(delError)}`;
+      if (at === undefined) return [failure];
+      this.log('debug', 'plugin refused the configuration in ADD and DEL: deleting only the plugins before it', { network: attachment.network, plugin: list.plugins[at]?.network.type });
+      if (at === 0) return [];
+      const raw = JSON.parse(attachment.config) as { plugins: unknown[] };
+      try {
+        await this.cni.delNetworkList(confListFromBytes(JSON.stringify({ ...raw, plugins: raw.plugins.slice(0, at) })), runtime);
+        return [];
+      } catch (error) {
+        return [`network "${attachment.network}" (${attachment.ifName}): ${errorText(error)}`];
+      }
+    }
+  }
+
   async waitReady(): Promise<void> {
     const file = this.conf.readinessindicatorfile;
     if (!file) return;
@@ -377,6 +402,57 @@ class Session<P> {
       await sleep(100);
     }
   }
+}
+
+/**
+ * Every network's `cniVersion` is a version, checked before the record is written: libcni's DEL
+ * of a list whose version does not parse fails, so the runtime's DEL could never undo it.
+ */
+function assertVersions(planned: readonly Planned[]): void {
+  for (const entry of planned) {
+    try {
+      compareVersions(effectiveVersion(entry.list.cniVersion), '0.1.0');
+    } catch {
+      throw new MultinetError(`network "${entry.network}": invalid cniVersion ${JSON.stringify(entry.list.cniVersion)}`, { code: CNI_ERROR_CODES.INCOMPATIBLE_CNI_VERSION });
+    }
+  }
+}
+
+/**
+ * The pod's annotations as containerd passes them in runtimeConfig (Kubernetes' map of strings).
+ * A value of another type is refused, never skipped: a skipped networks annotation would start
+ * the pod without the networks it asked for.
+ */
+function runtimeAnnotations(value: unknown): Record<string, string> {
+  const key = `runtimeConfig[${JSON.stringify(POD_ANNOTATIONS_CAPABILITY)}]`;
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new MultinetError(`invalid ${key} ${JSON.stringify(value)}: must be an object of strings`);
+  const annotations: Record<string, string> = {};
+  for (const [name, text] of Object.entries(value)) {
+    if (typeof text !== 'string') throw new MultinetError(`invalid ${key}[${JSON.stringify(name)}] ${JSON.stringify(text)}: must be a string`);
+    annotations[name] = text;
+  }
+  return annotations;
+}
+
+/** Codes with which a plugin refuses a configuration before acting on it. */
+const REFUSAL_CODES: readonly number[] = [CNI_ERROR_CODES.INCOMPATIBLE_CNI_VERSION, CNI_ERROR_CODES.UNSUPPORTED_FIELD, CNI_ERROR_CODES.INVALID_NETWORK_CONFIG];
+
+/**
+ * The index in `list` of the plugin that refused its configuration in ADD (`addError`) and DEL
+ * (`delError`): the same configuration code, or the same code and message; undefined when that is not what happened or the plugin's
+ * type is in the list twice (which one refused is then unknown).
+ */
+function refusedAt(list: NetworkConfigList, addError: unknown, delError: unknown): number | undefined {
+  if (!PluginError.isInstance(addError) || !PluginError.isInstance(delError)) return undefined;
+  const code = addError.code;
+  if (addError.pluginType !== delError.pluginType || code !== delError.code || code === undefined) return undefined;
+  // Any code, when ADD and DEL failed with the very same words: they stopped at the same point,
+  // which DEL (that must succeed when there is nothing to undo) reaches only before acting, in
+  // reading the configuration (host-local's range errors are 999, as upstream's).
+  if (!REFUSAL_CODES.includes(code) && addError.pluginError.message !== delError.pluginError.message) return undefined;
+  const indexes = list.plugins.flatMap((plugin, index) => (plugin.network.type === addError.pluginType ? [index] : []));
+  return indexes.length === 1 ? indexes[0] : undefined;
 }
 
 function toCached(entry: Planned, args: [string, string][]): CachedAttachment {
@@ -409,6 +485,7 @@ async function add<P>(session: Session<P>): Promise<Result> {
   const pod = await session.pod();
   const planned = await session.plan(pod);
   session.assertInstalled(planned);
+  assertVersions(planned);
   const args = argPairs(request.argsString);
   const attachments = planned.map((entry) => toCached(entry, args));
   const record: AttachmentRecord = {
@@ -422,9 +499,13 @@ async function add<P>(session: Session<P>): Promise<Result> {
   writeAttachmentCache(conf.cniDir, record);
   session.log('debug', 'planned attachments', { attachments: attachments.map((a) => `${a.network}@${a.ifName}`) });
 
-  const rollback = async (upTo: number, cause: string): Promise<never> => {
+  const rollback = async (upTo: number, cause: string, addError?: unknown): Promise<never> => {
     session.log('error', 'ADD failed, rolling back', { cause });
-    const failures = await session.deleteAll(attachments.slice(0, upTo + 1), request.netns);
+    const failed = attachments[upTo] as CachedAttachment;
+    const failures = addError === undefined ? await session.deleteAll(attachments.slice(0, upTo + 1), request.netns) : [
+      ...(await session.undoFailed(failed, addError, request.netns)),
+      ...(await session.deleteAll(attachments.slice(0, upTo), request.netns)),
+    ];
     if (failures.length === 0) deleteAttachmentCache(conf.cniDir, request.containerId);
     else session.log('error', 'rollback left attachments behind; the cache stays for DEL', { failures });
     throw new MultinetError(failures.length === 0 ? cause : `${cause}; rollback failed: ${failures.join('; ')}`);
@@ -437,7 +518,7 @@ async function add<P>(session: Session<P>): Promise<Result> {
       session.log('verbose', 'added attachment', { network: entry.network, ifName: entry.ifName });
     } catch (error) {
       const cause = `failed to add network "${entry.network}" as "${entry.ifName}": ${errorText(error)}`;
-      await rollback(index, cause).catch((wrapped: unknown) => {
+      await rollback(index, cause, error).catch((wrapped: unknown) => {
         throw new MultinetError((wrapped as Error).message, { code: codeOf(error), cause: error });
       });
     }

@@ -77,10 +77,14 @@ function describeRun(run: PluginRunResult): string {
 async function runCase(target: FuzzTarget, fuzzCase: FuzzCase, problems: string[]): Promise<FuzzOutcome | undefined> {
   const where = `${target.name} [seed ${target.seed}] ${fuzzCase.label}`;
   // A case that never returns (a loop) leaves no report: CNI_FUZZ_TRACE=1 names each before it runs.
-  if (process.env['CNI_FUZZ_TRACE'] === '1') writeSync(2, `fuzz: ${where}\n`);
+  const trace = process.env['CNI_FUZZ_TRACE'] === '1';
+  if (trace) writeSync(2, `fuzz: ${where}\n`);
   let run: PluginRunResult;
   try {
+    const started = performance.now();
     run = await withDeadline(target.add(fuzzCase), target.caseTimeoutMs ?? 30_000);
+    // And how long its ADD took, to find the cases that make a target slow.
+    if (trace) writeSync(2, `fuzz:   ADD exit ${String(run.exitCode)} in ${Math.round(performance.now() - started)} ms\n`);
   } catch (error) {
     problems.push(`${where}: ADD threw past skel: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return undefined;
