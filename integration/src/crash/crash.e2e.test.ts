@@ -1,47 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// Crash safety of every plugin that creates something: the built executable's ADD is killed
-// (SIGKILL) at a random moment of its life, then the runtime's DEL runs, and nothing may be left:
-// no link, address, route, rule, qdisc, nft table, iptables chain or rule, lease or file. Chains
-// too: a kill anywhere in bridge -> tuning -> portmap -> bandwidth, then DEL of the whole list in
-// reverse, as libcni does after a failed ADD (no cached result, so no prevResult).
-// CNI_CRASH_SEED changes the seed (printed with every failure), CNI_CRASH_TRIALS the trials.
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// Crash safety of every plugin that creates something, on the host kernel (the link kinds it
+// lacks are in crash.vm.test.ts): see harness.ts. CNI_CRASH_SEED changes the seed (printed with
+// every failure), CNI_CRASH_TRIALS the trials per scenario.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execPlugin, findLeaks, pluginEnv, run, useTestNetns, type PluginRunOptions, type TestNetns } from '@cni/testkit';
-import { describe, expect, it } from 'vitest';
+import { run, useTestNetns } from '@cni/testkit';
+import { describe, it } from 'vitest';
+import { hostLocal, runCrashTrials, type Scenario } from './harness.ts';
 
 const BUNDLE = process.env['CNI_BUNDLE_BIN'] ?? fileURLToPath(new URL('../../../apps/cni-bundle/dist/bin', import.meta.url));
-const SEED = Number(process.env['CNI_CRASH_SEED'] ?? 22);
-const TRIALS = Number(process.env['CNI_CRASH_TRIALS'] ?? 8);
-
-/** A seeded generator of numbers in [0, 1) (mulberry32), so that a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** One plugin of an attachment: its type and configuration (the list's name and version are added). */
-interface Step {
-  type: string;
-  conf: Record<string, unknown>;
-}
-
-interface Scenario {
-  name: string;
-  /** Makes what the configuration needs in the test's host namespace. */
-  setup?(netns: TestNetns): Promise<void>;
-  steps(netns: TestNetns): Step[];
-}
-
-const hostLocal = (netns: TestNetns, subnet: string) => ({ type: 'host-local', dataDir: netns.dir, ranges: [[{ subnet }]], routes: [{ dst: '0.0.0.0/0' }] });
+const OPTIONS = { bundle: BUNDLE, seed: Number(process.env['CNI_CRASH_SEED'] ?? 22), trials: Number(process.env['CNI_CRASH_TRIALS'] ?? 8) };
 
 const SCENARIOS: Scenario[] = [
   { name: 'bridge', steps: (netns) => [{ type: 'bridge', conf: { bridge: 'crbr0', isGateway: true, ipMasq: true, ipam: hostLocal(netns, '10.61.0.0/24') } }] },
@@ -64,88 +33,48 @@ const SCENARIOS: Scenario[] = [
       { type: 'bandwidth', conf: { ingressRate: 1_000_000, ingressBurst: 100_000, egressRate: 1_000_000, egressBurst: 100_000 } },
     ],
   },
+  {
+    // The meta plugins that write rules: firewall's chains and sbr's policy routing.
+    name: 'ptp, firewall, sbr',
+    steps: (netns) => [
+      { type: 'ptp', conf: { ipMasq: false, ipam: hostLocal(netns, '10.67.0.0/24') } },
+      { type: 'firewall', conf: { backend: 'iptables' } },
+      { type: 'sbr', conf: {} },
+    ],
+  },
+  {
+    // multinet delegating in-process to ptp (the default network) and to macvlan (a NAD the
+    // pod's annotation selects): a kill anywhere, then the runtime's one DEL of multinet.
+    name: 'multinet: ptp and a macvlan NAD',
+    args: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=crashpod',
+    setup: async (netns) => {
+      mkdirSync(join(netns.dir, 'nads'));
+      const config = { cniVersion: '1.0.0', type: 'macvlan', master: 'uplink0', mode: 'bridge', ipam: hostLocal(netns, '10.68.0.0/24') };
+      writeFileSync(
+        join(netns.dir, 'nads', 'side.json'),
+        JSON.stringify({ apiVersion: 'k8s.cni.cncf.io/v1', kind: 'NetworkAttachmentDefinition', metadata: { name: 'side', namespace: 'default' }, spec: { config: JSON.stringify(config) } }),
+      );
+    },
+    steps: (netns) => [
+      {
+        type: 'multinet',
+        conf: {
+          delegates: [{ cniVersion: '1.0.0', name: 'crash-pods', plugins: [{ type: 'ptp', ipMasq: true, ipam: hostLocal(netns, '10.69.0.0/24') }] }],
+          nadDir: join(netns.dir, 'nads'),
+          cniDir: join(netns.dir, 'multinet'),
+          confDir: join(netns.dir, 'net.d'),
+          binDir: BUNDLE,
+          runtimeConfig: { 'io.kubernetes.cri.pod-annotations': { 'k8s.v1.cni.cncf.io/networks': 'side@net1' } },
+        },
+      },
+    ],
+  },
 ];
-
-function requestOf(netns: TestNetns, step: Step, command: 'ADD' | 'DEL', containerId: string, prevResult?: unknown): PluginRunOptions {
-  const conf = { cniVersion: '1.0.0', name: 'crash', type: step.type, ...step.conf, ...(prevResult === undefined ? {} : { prevResult }) };
-  return { command, containerId, netns: netns.container, ifName: 'eth0', cniPath: BUNDLE, hostNetns: netns.host, conf };
-}
-
-/** ADD of the whole list, each plugin given the previous result; the time each took. */
-async function addAll(netns: TestNetns, steps: Step[], containerId: string): Promise<number[]> {
-  const times: number[] = [];
-  let prev: unknown;
-  for (const step of steps) {
-    const started = performance.now();
-    const out = await execPlugin(join(BUNDLE, step.type), requestOf(netns, step, 'ADD', containerId, prev));
-    times.push(performance.now() - started);
-    expect(out.error, `${step.type} ADD`).toBeUndefined();
-    prev = out.result;
-  }
-  return times;
-}
-
-/** DEL of the whole list in reverse, without prevResult (the runtime has no cached result of a failed ADD). */
-async function delAll(netns: TestNetns, steps: Step[], containerId: string): Promise<void> {
-  for (const step of [...steps].reverse()) {
-    const out = await execPlugin(join(BUNDLE, step.type), requestOf(netns, step, 'DEL', containerId));
-    expect(out.exitCode, `${step.type} DEL after a killed ADD: ${out.stdout}${out.stderr}`).toBe(0);
-  }
-}
-
-/** Runs one plugin's ADD and kills it with SIGKILL after `delayMs`; resolves with its exit code (null when killed) and stdout. */
-function addKilled(netns: TestNetns, step: Step, containerId: string, prevResult: unknown, delayMs: number): Promise<{ code: number | null; stdout: string }> {
-  const options = requestOf(netns, step, 'ADD', containerId, prevResult);
-  return new Promise((resolve) => {
-    // `ip netns exec` execs the plugin in its own process: the pid is the plugin's.
-    const child = spawn('ip', ['netns', 'exec', netns.host.name, join(BUNDLE, step.type)], { env: pluginEnv(options), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stdin.on('error', () => {});
-    child.stdin.end(JSON.stringify(options.conf));
-    const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout });
-    });
-  });
-}
 
 describe.skipIf(process.getuid?.() !== 0 || !existsSync(join(BUNDLE, 'bridge')))('crash safety: SIGKILL at a random moment of ADD, then DEL, leaves nothing', () => {
   it.each(SCENARIOS)('$name', async (scenario) => {
     const netns = await useTestNetns({ defaultRoute: true });
-    await scenario.setup?.(netns);
-    const steps = scenario.steps(netns);
-    // One ADD and DEL first: what the plugins keep on purpose (the bridge, portmap's shared
-    // chains, the store's lock) exists before the snapshot, and the ADD's duration is known.
-    const durations = await addAll(netns, steps, 'probe');
-    await delAll(netns, steps, 'probe');
-    const before = await netns.snapshot([netns.dir]);
-    const total = durations.reduce((a, b) => a + b, 0);
-    const random = prng(SEED + scenario.name.length);
-    let killed = 0;
-    for (let trial = 0; trial < TRIALS; trial++) {
-      const id = `crash${trial}`;
-      // The moment of death: a random point of the whole list's ADD.
-      let at = random() * total * 1.1;
-      let prev: unknown;
-      for (const step of steps) {
-        const duration = durations[steps.indexOf(step)]!;
-        if (at > duration) {
-          const out = await execPlugin(join(BUNDLE, step.type), requestOf(netns, step, 'ADD', id, prev));
-          if (out.exitCode !== 0) break;
-          prev = out.result;
-          at -= duration;
-          continue;
-        }
-        const out = await addKilled(netns, step, id, prev, Math.max(1, Math.round(at)));
-        if (out.code === null) killed++;
-        break;
-      }
-      await delAll(netns, steps, id);
-      const leaks = await findLeaks(before);
-      expect(leaks, `${scenario.name} trial ${trial} (seed ${SEED}): killed ${Math.round(at)} ms into a step`).toEqual([]);
-    }
-    console.log(`crash ${scenario.name}: ${TRIALS} trials, ${killed} killed mid-ADD, seed ${SEED}, ADD takes ${Math.round(total)} ms`);
+    const { killed, addMs } = await runCrashTrials(OPTIONS, netns, scenario);
+    console.log(`crash ${scenario.name}: ${OPTIONS.trials} trials, ${killed} killed mid-ADD, seed ${OPTIONS.seed}, ADD takes ${Math.round(addMs)} ms`);
   });
 });

@@ -7,6 +7,7 @@ import type { FirewallAddress, FirewallNetConf } from './net-conf.ts';
 /** What ADD, DEL and CHECK need of a backend. */
 export interface FirewallBackend {
   add(addresses: readonly FirewallAddress[]): Promise<void>;
+  /** DEL of `addresses`; with none (no prevResult), of what the backend recorded for the attachment, if it records anything. */
   del(addresses: readonly FirewallAddress[]): Promise<void>;
   check(addresses: readonly FirewallAddress[]): Promise<void>;
 }
@@ -27,6 +28,7 @@ export async function getBackend(
     const firewalld = new FirewalldFirewall();
     return {
       add: (addresses) => firewalld.add(conf.firewalldZone, addresses),
+      // firewalld's zone sources name no attachment: without prevResult there is nothing to find.
       del: (addresses) => firewalld.del(conf.firewalldZone, addresses),
       check: (addresses) => firewalld.check(conf.firewalldZone, addresses),
     };
@@ -35,7 +37,7 @@ export async function getBackend(
   const owner: Attachment = { network: conf.name, containerId: request.containerId, ifName: request.ifName };
   return {
     add: (addresses) => iptables.add(conf.iptablesAdminChainName, addresses, owner),
-    del: (addresses) => iptables.del(addresses, owner),
+    del: (addresses) => (addresses.length > 0 ? iptables.del(addresses, owner) : iptables.delOwned(owner)),
     check: (addresses) => iptables.check(conf.iptablesAdminChainName, addresses),
   };
 }

@@ -255,6 +255,26 @@ describe.skipIf(process.getuid?.() !== 0)('firewall verbs (built executable)', (
     expect(await forwardRules(netns)).toBe('');
   });
 
+  it('DEL without prevResult (the runtime\'s DEL after a killed ADD) removes this attachment\'s rules, found through its owner record, and no other\'s', async () => {
+    const netns = await useTestNetns();
+    for (const attachment of [a, b]) expect((await firewallRun(netns, 'ADD', '1.0.0', attachment, { backend: 'iptables' })).exitCode).toBe(0);
+    const del = await execPlugin(`${BIN}/firewall`, {
+      command: 'DEL',
+      netns: netns.container,
+      hostNetns: netns.host,
+      containerId: a.containerId,
+      ifName: 'eth0',
+      cniPath: BIN,
+      conf: { cniVersion: '1.0.0', name: 'fwnet', type: 'firewall', backend: 'iptables' },
+    });
+    expect(del.exitCode).toBe(0);
+    const dump = (await filterDump(netns)).join('\n');
+    expect(dump).not.toContain('10.67.0.2/32');
+    expect(dump).toContain('-A CNI-FORWARD -s 10.67.0.3/32 -j ACCEPT');
+    expect(dump).toContain('id=ctr-b');
+    expect((await firewallRun(netns, 'DEL', '1.0.0', b, { backend: 'iptables' })).exitCode).toBe(0);
+  });
+
   it('refuses spec versions before 0.4.0, as upstream', async () => {
     const netns = await useTestNetns();
     const add = await firewallRun(netns, 'ADD', '0.3.1', a);

@@ -116,6 +116,33 @@ export class IptablesFirewall {
     }
   }
 
+  /**
+   * DEL without prevResult (the runtime's DEL after a failed or killed ADD has no cached result):
+   * the addresses this attachment's owner records name, and their rules. Upstream's DEL does
+   * nothing then, and an ADD killed after its rules were applied left them for good.
+   */
+  async delOwned(owner: Attachment): Promise<void> {
+    for (const family of [4, 6] as const) {
+      const hosts = await this.#owned(family, (named) => named.network === owner.network && named.containerId === owner.containerId && named.ifName === owner.ifName);
+      if (hosts.length > 0) await this.del(hosts.map(({ host }) => ({ host, family })), owner);
+    }
+  }
+
+  /** The owner records of `family` whose attachment `matches`: the address and the record's rule. */
+  async #owned(family: IpFamily, matches: (owner: Attachment) => boolean): Promise<{ host: string; spec: string[] }[]> {
+    let listing;
+    try {
+      listing = await this.ipt(family).list(FILTER, OWNERS_CHAIN);
+    } catch {
+      return [];
+    }
+    return listing.rules.flatMap((rule) => {
+      const owner = parseOwnerComment(ruleOption(rule.spec, '--comment'));
+      const host = ruleOption(rule.spec, '-s');
+      return owner && host !== undefined && matches(owner) ? [{ host, spec: rule.spec }] : [];
+    });
+  }
+
   /** CHECK: the jumps and each address rule exist. */
   async check(adminChain: string, addresses: readonly FirewallAddress[]): Promise<void> {
     for (const family of [4, 6] as const) {
@@ -144,18 +171,9 @@ export class IptablesFirewall {
     const removed: string[] = [];
     for (const family of [4, 6] as const) {
       const ipt = this.ipt(family);
-      let listing;
-      try {
-        listing = await ipt.list(FILTER, OWNERS_CHAIN);
-      } catch {
-        continue;
-      }
-      for (const rule of listing.rules) {
-        const owner = parseOwnerComment(ruleOption(rule.spec, '--comment'));
-        const host = ruleOption(rule.spec, '-s');
-        if (!owner || host === undefined || owner.network !== network || keep.has(`${owner.containerId}/${owner.ifName}`)) continue;
-        for (const spec of addressRules(host)) await ipt.delete(FILTER, FORWARD_CHAIN, spec);
-        await ipt.delete(FILTER, OWNERS_CHAIN, rule.spec);
+      for (const { host, spec } of await this.#owned(family, (owner) => owner.network === network && !keep.has(`${owner.containerId}/${owner.ifName}`))) {
+        for (const rule of addressRules(host)) await ipt.delete(FILTER, FORWARD_CHAIN, rule);
+        await ipt.delete(FILTER, OWNERS_CHAIN, spec);
         removed.push(host);
       }
     }
