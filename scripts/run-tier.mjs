@@ -26,12 +26,27 @@ const env = { ...process.env, CNI_TIER: tier, CNI_TIER_CAN_RUN: capability.canRu
 let fuzzNetns;
 let argv = ['npx', ...vitestArgs];
 if (tier === 'fuzz' && capability.canRun) {
+  sweepDeadFuzzNamespaces();
   fuzzNetns = `cnifuzz-host-${process.pid}`;
   spawnSync('ip', ['netns', 'add', fuzzNetns], { stdio: 'inherit' });
   spawnSync('ip', ['-n', fuzzNetns, 'link', 'set', 'lo', 'up'], { stdio: 'inherit' });
   argv = ['ip', 'netns', 'exec', fuzzNetns, 'npx', ...vitestArgs, '--no-file-parallelism'];
   env.CNI_FUZZ_NETNS = fuzzNetns;
 }
+/**
+ * The namespaces of fuzz runs that were killed before their cleanup: the tier's host namespace
+ * (`cnifuzz-host-<pid>`) and the containers its tests made (`cnifuzz-<pid>-...`), named by the
+ * pid of the run-tier process that owned them, are removed when that process is gone.
+ */
+function sweepDeadFuzzNamespaces() {
+  const listed = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
+  for (const name of listed.split('\n').map((line) => line.split(' ')[0])) {
+    const owner = /^cnifuzz-(?:host-)?(\d+)(?:-|$)/.exec(name ?? '')?.[1];
+    if (owner === undefined || existsSync(`/proc/${owner}`)) continue;
+    spawnSync('ip', ['netns', 'del', name], { stdio: 'inherit' });
+  }
+}
+
 let run;
 try {
   run = spawnSync(argv[0], argv.slice(1), { stdio: 'inherit', env });

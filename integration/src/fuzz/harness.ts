@@ -170,7 +170,10 @@ export interface FuzzPlace {
 /** Makes a {@link FuzzPlace} and removes it when the test ends. */
 export async function useFuzzPlace(label: string): Promise<FuzzPlace> {
   const id = randomBytes(3).toString('hex');
-  const container = await createNetns(`cnifuzz-${id}-c`);
+  // Named after the tier's run (cnifuzz-host-<pid>), so that a killed run's namespaces are found
+  // and removed by the next one (scripts/run-tier.mjs).
+  const run = /^cnifuzz-host-(\d+)$/.exec(process.env['CNI_FUZZ_NETNS'] ?? '')?.[1] ?? String(process.pid);
+  const container = await createNetns(`cnifuzz-${run}-${id}-c`);
   const dir = join(tmpdir(), `cnifuzz-${label}-${id}`);
   const network = `fuzz-${label}-${id}`;
   registerTeardown(async () => {
