@@ -11,7 +11,7 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { checkPackedManifest, checkTarballFiles, packPackages, publicPackages, readTarball, runAttwAll, runPublint } from './lib/packaging.mjs';
+import { checkPacked, packPackages, publicPackages } from './lib/packaging.mjs';
 
 const root = process.cwd();
 const problems = [];
@@ -136,19 +136,7 @@ async function checkPackaging() {
   const destination = mkdtempSync(join(tmpdir(), 'cni-lint-pack-'));
   try {
     const packed = packPackages(packages, destination, root);
-    const attw = await runAttwAll(packed.map(({ filename }) => filename));
-    for (const [index, { name, filename }] of packed.entries()) {
-      const source = packages.find((pkg) => pkg.name === name).manifest;
-      const files = readTarball(filename);
-      const manifest = JSON.parse(files.get('package.json').data.toString('utf8'));
-      const found = [
-        ...checkPackedManifest(manifest, source),
-        ...checkTarballFiles({ ...manifest, files: source.files }, files.keys()),
-        ...(await runPublint(files)),
-        ...attw[index],
-      ];
-      for (const problem of found) problems.push(`${name} (packed): ${problem}`);
-    }
+    problems.push(...(await checkPacked(packages, packed)));
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     console.log(`lint: packed and checked ${packed.length} public packages in ${seconds} s`);
   } finally {

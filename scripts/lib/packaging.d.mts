@@ -25,3 +25,4 @@ export function checkPackedManifest(packed: Record<string, any>, source: Record<
 export function runPublint(files: Map<string, { data: Buffer; mode: number }>): Promise<string[]>;
 export function runAttw(tarball: string): Promise<string[]>;
 export function runAttwAll(tarballs: readonly string[]): Promise<string[][]>;
+export function checkPacked(packages: readonly WorkspacePackage[], packed: readonly PackedPackage[]): Promise<string[]>;

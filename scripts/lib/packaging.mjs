@@ -228,3 +228,26 @@ if (!isMainThread && workerData?.attwWorker) {
     }
   });
 }
+
+/**
+ * Every check on packed tarballs (`packed` from packPackages, `packages` from publicPackages):
+ * the packed manifest, the allow-rule, publint and arethetypeswrong. Returns `name: problem` lines.
+ */
+export async function checkPacked(packages, packed) {
+  const problems = [];
+  const attw = await runAttwAll(packed.map(({ filename }) => filename));
+  for (const [index, { name, filename }] of packed.entries()) {
+    const source = packages.find((pkg) => pkg.name === name).manifest;
+    const files = readTarball(filename);
+    const manifest = JSON.parse(files.get('package.json').data.toString('utf8'));
+    const found = [
+      ...checkPackedManifest(manifest, source),
+      // The allow-rule reads the source's `files` (the data folders it names).
+      ...checkTarballFiles({ ...manifest, files: source.files }, files.keys()),
+      ...(await runPublint(files)),
+      ...attw[index],
+    ];
+    for (const problem of found) problems.push(`${name} (packed): ${problem}`);
+  }
+  return problems;
+}

