@@ -111,8 +111,8 @@ const DENIED = [
 
 /**
  * The allow-rule of a tarball: the manifest, README, CHANGELOG and LICENSE, the build output
- * under dist/, what `exports` and `bin` name, and data folders the manifest's `files` lists
- * besides dist (multinet's manifests/, ipam-dhcp's systemd/) — minus anything DENIED.
+ * under dist/, what `exports` and `bin` name, and data files and folders the manifest's `files`
+ * lists besides dist (multinet's manifests/, ipam-dhcp's systemd/) — minus anything DENIED.
  */
 export function checkTarballFiles(manifest, fileNames) {
   const paths = [...fileNames];
@@ -123,7 +123,8 @@ export function checkTarballFiles(manifest, fileNames) {
     /^dist\//,
     ...exportTargets(manifest.exports).map(globToRegExp),
     ...Object.values(typeof manifest.bin === 'string' ? { bin: manifest.bin } : (manifest.bin ?? {})).map((target) => globToRegExp(target.replace(/^\.\//, ''))),
-    ...dataFolders.map((folder) => globToRegExp(`${folder.replace(/\/$/, '')}/**`)),
+    // A `files` entry is a file or a folder.
+    ...dataFolders.flatMap((entry) => [globToRegExp(entry.replace(/\/$/, '')), globToRegExp(`${entry.replace(/\/$/, '')}/**`)]),
   ];
   for (const path of paths) {
     const denied = DENIED.find(([pattern]) => pattern.test(path));
