@@ -24,5 +24,5 @@ export function checkTarballFiles(manifest: Record<string, any>, fileNames: Iter
 export function checkPackedManifest(packed: Record<string, any>, source: Record<string, any>): string[];
 export function runPublint(files: Map<string, { data: Buffer; mode: number }>): Promise<string[]>;
 export function runAttw(tarball: string): Promise<string[]>;
-export function runAttwAll(tarballs: readonly string[]): Promise<string[][]>;
-export function checkPacked(packages: readonly WorkspacePackage[], packed: readonly PackedPackage[]): Promise<string[]>;
+export function runAttwAll(tarballs: readonly string[], cacheFile?: string): Promise<string[][]>;
+export function checkPacked(packages: readonly WorkspacePackage[], packed: readonly PackedPackage[], attwCache?: string): Promise<string[]>;

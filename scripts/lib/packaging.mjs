@@ -4,10 +4,9 @@
 // `workspace:` ranges and applies publishConfig), how a tarball is read, and the checks a tarball
 // must pass (publint, arethetypeswrong, the file allow-rule, the packed manifest).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
 /** Folders pnpm-workspace.yaml names, one level each (integration is private). */
@@ -192,51 +191,67 @@ export async function runAttw(tarball) {
 }
 
 /**
- * runAttw for many tarballs, spread over worker threads (it is the slow part of the lint: a
- * TypeScript program per entry point and resolution). Returns problems per tarball, in order.
+ * runAttw for many tarballs, in this thread and one after the other: TypeScript warms up over the
+ * first few packages, so worker threads (each loading and warming its own copy) were slower on
+ * 2 cores. A tarball that passed before (same bytes, same checker versions) is not checked again:
+ * the passes are remembered in `cacheFile`.
  */
-export async function runAttwAll(tarballs) {
-  const count = Math.max(1, Math.min(4, availableParallelism(), tarballs.length));
-  const results = new Array(tarballs.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: count }, async () => {
-      const worker = new Worker(new URL(import.meta.url), { workerData: { attwWorker: true } });
-      try {
-        while (next < tarballs.length) {
-          const index = next++;
-          results[index] = await new Promise((resolve, reject) => {
-            worker.once('message', resolve);
-            worker.once('error', reject);
-            worker.postMessage(tarballs[index]);
-          });
-          worker.removeAllListeners('error');
-        }
-      } finally {
-        await worker.terminate();
-      }
-    }),
-  );
+export async function runAttwAll(tarballs, cacheFile) {
+  // The key of the remembered passes: the checker's installed version (a new one checks again).
+  const versions = `@arethetypeswrong/core@${JSON.parse(readFileSync(new URL('../../node_modules/@arethetypeswrong/core/package.json', import.meta.url), 'utf8')).version}`;
+  let passed = {};
+  if (cacheFile && existsSync(cacheFile)) {
+    try {
+      passed = JSON.parse(readFileSync(cacheFile, 'utf8'));
+    } catch {
+      passed = {};
+    }
+  }
+  if (passed.versions !== versions) passed = { versions, tarballs: {} };
+  const results = [];
+  for (const tarball of tarballs) {
+    const digest = contentDigest(tarball);
+    if (passed.tarballs[digest]) {
+      results.push([]);
+      continue;
+    }
+    const problems = await runAttw(tarball);
+    if (problems.length === 0) passed.tarballs[digest] = true;
+    results.push(problems);
+  }
+  if (cacheFile) {
+    mkdirSync(dirname(cacheFile), { recursive: true });
+    writeFileSync(cacheFile, JSON.stringify(passed));
+  }
   return results;
 }
 
-if (!isMainThread && workerData?.attwWorker) {
-  parentPort.on('message', async (tarball) => {
-    try {
-      parentPort.postMessage(await runAttw(tarball));
-    } catch (error) {
-      parentPort.postMessage([`attw failed: ${error?.stack ?? error}`]);
-    }
-  });
+/**
+ * A digest of what a tarball holds, not of its bytes: pnpm writes the dependencies of a packed
+ * manifest in an order that varies from one pack to the next, so the manifest is hashed with its
+ * keys sorted.
+ */
+function contentDigest(tarball) {
+  const sortKeys = (value) =>
+    value && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortKeys(value[key])]))
+      : value;
+  const hash = createHash('sha256');
+  for (const [path, { data, mode }] of [...readTarball(tarball)].sort(([a], [b]) => a.localeCompare(b))) {
+    const content = path === 'package.json' ? JSON.stringify(sortKeys(JSON.parse(data.toString('utf8')))) : data;
+    hash.update(`${path}\0${mode}\0${content.length}\0`).update(content);
+  }
+  return hash.digest('hex');
 }
 
 /**
  * Every check on packed tarballs (`packed` from packPackages, `packages` from publicPackages):
- * the packed manifest, the allow-rule, publint and arethetypeswrong. Returns `name: problem` lines.
+ * the packed manifest, the allow-rule, publint and arethetypeswrong (its passes remembered in
+ * `attwCache`, a JSON file, when given). Returns `name: problem` lines.
  */
-export async function checkPacked(packages, packed) {
+export async function checkPacked(packages, packed, attwCache) {
   const problems = [];
-  const attw = await runAttwAll(packed.map(({ filename }) => filename));
+  const attw = await runAttwAll(packed.map(({ filename }) => filename), attwCache);
   for (const [index, { name, filename }] of packed.entries()) {
     const source = packages.find((pkg) => pkg.name === name).manifest;
     const files = readTarball(filename);
