@@ -3,7 +3,8 @@
 // `pnpm release`: the release artefacts in one folder, nothing published. Builds the workspace
 // (the bundle with `pnpm --filter @cni/cni-bundle build`), packs every public package with pnpm
 // (real versions for `workspace:` ranges, publishConfig applied), checks each tarball as the lint
-// does, copies the bundle tarballs (apps/cni-bundle/dist/*.tar.gz) beside them and writes
+// does, copies the bundle tarballs (apps/cni-bundle/dist/*.tar.gz, and dist/*/*.tar.gz for another
+// architecture's build folder) beside them and writes
 // SHA256SUMS (`sha256sum -c SHA256SUMS` verifies it). See docs/releasing.md.
 //
 //   node scripts/release.mjs [--out DIR] [--dry-run] [--skip-build] [--skip-checks]
@@ -82,11 +83,20 @@ if (!options['skip-checks']) {
 // The bundle: its tarballs as its build leaves them (one per architecture), named with its version.
 const bundleDist = join(root, 'apps/cni-bundle/dist');
 const bundleVersion = JSON.parse(readFileSync(join(root, 'apps/cni-bundle/package.json'), 'utf8')).version;
-const bundles = existsSync(bundleDist) ? readdirSync(bundleDist).filter((file) => file.endsWith('.tar.gz')) : [];
+// In dist/ or one folder below it (an architecture's build may have a folder of its own).
+const bundlePaths = !existsSync(bundleDist)
+  ? []
+  : readdirSync(bundleDist, { withFileTypes: true }).flatMap((entry) => {
+      if (entry.isFile() && entry.name.endsWith('.tar.gz')) return [join(bundleDist, entry.name)];
+      if (!entry.isDirectory() || entry.name === 'bin' || entry.name.startsWith('.')) return [];
+      return readdirSync(join(bundleDist, entry.name)).filter((file) => file.endsWith('.tar.gz')).map((file) => join(bundleDist, entry.name, file));
+    });
+const bundles = bundlePaths.map((path) => basename(path));
 if (bundles.length === 0) fail('no bundle tarball in apps/cni-bundle/dist (run `pnpm --filter @cni/cni-bundle build`)');
+if (new Set(bundles).size !== bundles.length) fail(`two bundle tarballs of the same name: ${bundlePaths.join(', ')}`);
 const stale = bundles.filter((file) => !file.includes(`-${bundleVersion}-`));
 if (stale.length > 0) fail(`bundle tarballs of another version than ${bundleVersion}: ${stale.join(', ')} (rebuild the bundle)`);
-for (const file of bundles) copyFileSync(join(bundleDist, file), join(out, file));
+for (const path of bundlePaths) copyFileSync(path, join(out, basename(path)));
 
 // SHA256SUMS in sha256sum's own format, sorted, so `sha256sum -c SHA256SUMS` checks the folder.
 const artefacts = readdirSync(out).filter((file) => ARTEFACT.test(file) && file !== 'SHA256SUMS').sort();
