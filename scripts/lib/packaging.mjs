@@ -153,16 +153,16 @@ export function checkPackedManifest(packed, source) {
     problems.push(`the packed exports keep the "${SOURCE_CONDITION}" condition: give publishConfig.exports the same map without it`);
   }
   // publishConfig.exports must follow exports: the same entries and targets, minus the source condition.
+  const strip = (value) =>
+    value && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).filter(([key]) => key !== SOURCE_CONDITION).map(([key, item]) => [key, strip(item)]))
+      : value;
   if (source.publishConfig?.exports && source.name !== '@cni/cnitool') {
-    const strip = (value) =>
-      value && typeof value === 'object' && !Array.isArray(value)
-        ? Object.fromEntries(Object.entries(value).filter(([key]) => key !== SOURCE_CONDITION).map(([key, item]) => [key, strip(item)]))
-        : value;
     if (JSON.stringify(strip(source.exports)) !== JSON.stringify(source.publishConfig.exports)) {
       problems.push(`publishConfig.exports differs from exports without "${SOURCE_CONDITION}": keep them in step (${JSON.stringify(strip(source.exports))})`);
     }
   } else if (!source.publishConfig?.exports) {
-    problems.push(`no publishConfig.exports: the published manifest needs exports without "${SOURCE_CONDITION}"`);
+    problems.push(`no publishConfig.exports: the published manifest needs exports without "${SOURCE_CONDITION}" (${JSON.stringify(strip(source.exports))})`);
   }
   if (source.publishConfig?.access !== 'public') problems.push('publishConfig.access must be "public" (a scoped package is private on npm otherwise)');
   return problems;
