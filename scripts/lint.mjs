@@ -4,8 +4,14 @@
 // lines, the layer rules of docs/architecture.md, where ffi-rs may be imported, explicit
 // index exports, a README per package, the plugin shape (net-conf.ts, cmd-<verb>.ts, <name>.ts,
 // no internal/ copies), and that each package declares the workspace packages it imports.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+// Then the packaging of every public package (needs `pnpm build` first; CNI_LINT_PACKAGES=0
+// skips it): each is packed once with pnpm, and its tarball must pass publint and
+// arethetypeswrong (ESM-only: node16 from ESM and bundler), hold only what its exports, bin and
+// data folders name, and carry real versions and no source condition in its manifest.
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { checkPacked, packPackages, publicPackages } from './lib/packaging.mjs';
 
 const root = process.cwd();
 const problems = [];
@@ -114,6 +120,30 @@ function checkPluginShape(dir) {
   const verbs = readdirSync(src).filter((file) => file.startsWith('cmd-') && !file.includes('.test.'));
   if (verbs.length === 0) problems.push(`${src}: a plugin needs one cmd-<verb>.ts per verb`);
   for (const file of verbs) if (!/^cmd-(add|del|check|gc|status)\.ts$/.test(file)) problems.push(`${src}/${file}: cmd- files are named after a verb: cmd-add, cmd-del, cmd-check, cmd-gc, cmd-status`);
+}
+
+if (process.env.CNI_LINT_PACKAGES !== '0') await checkPackaging();
+
+/** The packaging checks: one `pnpm pack` for all public packages, then every tarball checked. */
+async function checkPackaging() {
+  const started = performance.now();
+  const packages = publicPackages(root);
+  const unbuilt = packages.filter(({ dir }) => !existsSync(join(dir, 'dist')));
+  if (unbuilt.length > 0) {
+    problems.push(`packaging: ${unbuilt.map(({ dir }) => dir).join(', ')} not built (run pnpm build first, or CNI_LINT_PACKAGES=0 to skip the packaging checks)`);
+    return;
+  }
+  const destination = mkdtempSync(join(tmpdir(), 'cni-lint-pack-'));
+  try {
+    const packed = packPackages(packages, destination, root);
+    // arethetypeswrong is the slow part (a TypeScript program per entry point and resolution):
+    // a tarball whose bytes passed before is not checked again.
+    problems.push(...(await checkPacked(packages, packed, join(root, 'node_modules/.cache/cni-lint/attw-passed.json'))));
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(`lint: packed and checked ${packed.length} public packages in ${seconds} s`);
+  } finally {
+    rmSync(destination, { recursive: true, force: true });
+  }
 }
 
 if (problems.length > 0) {
