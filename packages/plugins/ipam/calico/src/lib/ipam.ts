@@ -87,6 +87,16 @@ function affinitiesOf(kvs: readonly KeyValue[]): { cidr: Cidr; state: string; kv
   return out;
 }
 
+// Per family and node, the blocks affine at this process's last allocation: read with the first
+// exchange of the next one. Only a hint (a block no longer affine is read for nothing, a new one
+// costs the usual second exchange); bounded, as a process serves a handful of nodes at most.
+const blockHints = new Map<string, Cidr[]>();
+
+function rememberHint(key: string, cidrs: Cidr[]): void {
+  if (!blockHints.has(key) && blockHints.size >= 64) blockHints.delete(blockHints.keys().next().value!);
+  blockHints.set(key, cidrs.slice(0, 16));
+}
+
 /** Small, stable hash of a node name: where a node starts looking for a free block in a pool. */
 function nodeHash(node: string): number {
   let hash = 2166136261;
@@ -217,24 +227,44 @@ export class CalicoIpam {
     // the affine blocks, then the write. The first attempt reads the member's own copy (no round
     // to the leader): a read a few milliseconds stale only makes the compare-and-swap fail, and
     // the next attempts read through the leader.
-    const [configKvs, poolKvs, affinityKvs, handleKvs] = await this.client.readMany(
-      [{ key: IPAM_CONFIG_KEY }, { key: IPPOOL_PREFIX, prefix: true }, { key: affinityPrefix(this.node, args.family), prefix: true }, { key: handleKey(args.handleId) }],
+    // A process that allocated for this node before (a resident worker) also reads the blocks
+    // that were affine then, which saves the second exchange while they still are.
+    const hintKey = `${args.family}/${this.node}`;
+    const hinted = blockHints.get(hintKey) ?? [];
+    const [configKvs, poolKvs, affinityKvs, handleKvs, ...hintedKvs] = await this.client.readMany(
+      [
+        { key: IPAM_CONFIG_KEY },
+        { key: IPPOOL_PREFIX, prefix: true },
+        { key: affinityPrefix(this.node, args.family), prefix: true },
+        { key: handleKey(args.handleId) },
+        ...hinted.map((cidr) => ({ key: blockKey(cidr) })),
+      ],
       { serializable: true },
     );
     const config = configOf(configKvs![0]);
     const pools = choosePools(poolsOf(poolKvs!), args.family, args.pools ?? []);
     const firstAffinities = affinitiesOf(affinityKvs!);
     const handleKv = handleKvs![0];
+    const hintedBlocks = new Map<string, BlockRead | undefined>(
+      hinted.map((cidr, index) => {
+        const kv = hintedKvs[index]![0];
+        return [cidr.toString(), kv ? { kv, block: decodeBlock(kv.value), cidr } : undefined];
+      }),
+    );
+    rememberHint(hintKey, firstAffinities.map((affinity) => affinity.cidr));
     const poolOf = (cidr: Cidr): IpPool | undefined => pools.find((pool) => pool.cidr.containsCidr(cidr));
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       this.#prefetchedHandle = attempt === 0 ? { id: args.handleId, kv: handleKv } : null;
       // 1. Blocks affine to this node.
       const affinities = (attempt === 0 ? firstAffinities : await this.affinities(args.family)).filter((a) => poolOf(a.cidr) !== undefined);
       const reads: BlockRead[] = [];
-      const affineBlocks = await this.#readBlocks(
-        affinities.map((affinity) => affinity.cidr),
-        attempt === 0,
-      );
+      const affineBlocks =
+        attempt === 0 && affinities.every((affinity) => hintedBlocks.has(affinity.cidr.toString()))
+          ? affinities.map((affinity) => hintedBlocks.get(affinity.cidr.toString()))
+          : await this.#readBlocks(
+              affinities.map((affinity) => affinity.cidr),
+              attempt === 0,
+            );
       for (const [index, affinity] of affinities.entries()) {
         const read = affineBlocks[index];
         if (affinity.state === 'pending' || read === undefined || blockHost(read.block) !== this.node) {
