@@ -35,7 +35,5 @@ export async function cmdStatus(request: StatusRequest): Promise<void> {
     if (error instanceof EtcdError && error.kind !== 'server' && error.kind !== 'config') throw new CniError(CNI_ERROR_CODES.PLUGIN_NOT_AVAILABLE, `calico-ipam: ${error.message}`);
     if (error instanceof IpamError) throw new CniError(CNI_ERROR_CODES.PLUGIN_NOT_AVAILABLE, `calico-ipam: ${error.message}`);
     throw new CniError(CNI_ERROR_CODES.PLUGIN_NOT_AVAILABLE, `calico-ipam: ${(error as Error).message}`);
-  } finally {
-    client.close();
   }
 }

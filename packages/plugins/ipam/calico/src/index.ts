@@ -10,7 +10,7 @@ export { DEFAULT_GC_GRACE_SECONDS, DEFAULT_LOCK_FILE, DEFAULT_NODENAME_FILE, SUP
 export type { CalicoIpamConf } from './net-conf.ts';
 
 export { EtcdClient, EtcdError, prefixEnd } from './lib/etcd.ts';
-export type { Compare, EtcdErrorKind, EtcdOptions, KeyValue, Operation } from './lib/etcd.ts';
+export type { Compare, EtcdErrorKind, EtcdOptions, KeyValue, Operation, RangeRead, TxnOptions } from './lib/etcd.ts';
 export { IpamError } from './lib/errors.ts';
 export type { IpamErrorKind } from './lib/errors.ts';
 export { CalicoIpam } from './lib/ipam.ts';
@@ -49,7 +49,7 @@ export {
   takeOrdinals,
 } from './lib/model.ts';
 export type { AllocationAttribute, AllocationBlock, BlockAffinity, IpamConfig, IpamHandle, IpPoolResource } from './lib/model.ts';
-export { DEFAULT_BLOCK_SIZE, choosePools, createPool, deletePool, listPools, setPoolDisabled, validatePoolSpec } from './lib/pools.ts';
+export { DEFAULT_BLOCK_SIZE, choosePools, createPool, deletePool, listPools, poolsOf, setPoolDisabled, validatePoolSpec } from './lib/pools.ts';
 export type { IpPool, PoolSpec } from './lib/pools.ts';
 export { collectGarbage } from './lib/gc.ts';
 export type { GcOptions, GcReport } from './lib/gc.ts';

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // One verb's use of the datastore: the client, the node-wide lock, and errors turned into CNI errors.
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CNI_ERROR_CODES, CniError } from '@cni/spec';
 import { EtcdClient, EtcdError } from '../lib/etcd.ts';
@@ -8,10 +8,30 @@ import { IpamError } from '../lib/errors.ts';
 import { CalicoIpam } from '../lib/ipam.ts';
 import type { CalicoIpamConf } from '../net-conf.ts';
 
-/** The etcd client a configuration names. */
-export function clientOf(conf: CalicoIpamConf, options: { operationTimeoutMs?: number } = {}): EtcdClient {
+// Clients by what they connect to. An executable makes one per run; a resident worker keeps it,
+// and with it the kept-alive connections (the agent unrefs idle sockets, so they never hold a
+// process open). TLS files are part of the key with their mtime, so a rotated certificate is
+// read again.
+const clients = new Map<string, EtcdClient>();
+
+function fileStamp(file: string | undefined): string {
+  if (file === undefined || file === '') return '';
   try {
-    return new EtcdClient({
+    const stat = statSync(file);
+    return `${file}@${stat.mtimeMs}/${stat.size}`;
+  } catch {
+    return `${file}@missing`;
+  }
+}
+
+/** The etcd client a configuration names (one per endpoints and TLS files, reused within a process). */
+export function clientOf(conf: CalicoIpamConf, options: { operationTimeoutMs?: number } = {}): EtcdClient {
+  const key = JSON.stringify([conf.etcdEndpoints, fileStamp(conf.etcdCertFile), fileStamp(conf.etcdKeyFile), fileStamp(conf.etcdCaCertFile), options.operationTimeoutMs ?? 0]);
+  const cached = clients.get(key);
+  if (cached) return cached;
+  let client: EtcdClient;
+  try {
+    client = new EtcdClient({
       endpoints: conf.etcdEndpoints,
       certFile: conf.etcdCertFile,
       keyFile: conf.etcdKeyFile,
@@ -21,6 +41,14 @@ export function clientOf(conf: CalicoIpamConf, options: { operationTimeoutMs?: n
   } catch (error) {
     throw toCniError(error);
   }
+  // A few clients at most: an old one (a rotated certificate) is closed when a new one comes.
+  if (clients.size >= 8) {
+    const [oldestKey, oldest] = clients.entries().next().value as [string, EtcdClient];
+    clients.delete(oldestKey);
+    oldest.close();
+  }
+  clients.set(key, client);
+  return client;
 }
 
 /** A CNI error for what the library threw: code 11 while etcd cannot answer, 7 for bad pools. */
@@ -55,22 +83,30 @@ async function lockNode(path: string): Promise<() => void> {
     return () => {};
   }
   try {
-    // Polled with a non-blocking flock: the timer keeps the event loop alive while waiting (a
-    // lock awaited on another thread alone does not, and the process would end with nothing
-    // printed), and the wait has a deadline.
-    const { tryFlock, LOCK_EX } = await import('@cni/sys');
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (let pause = 1; !tryFlock(fd, LOCK_EX); pause = Math.min(pause * 2, 20)) {
-      if (Date.now() > deadline) break;
-      await new Promise((resolve) => setTimeout(resolve, pause));
-    }
-  } catch {
+    const { flockAsync, tryFlock, LOCK_EX } = await import('@cni/sys');
+    if (tryFlock(fd, LOCK_EX)) return () => closeSync(fd);
+    // Held by another plugin of this node: wait in flock(2) on another thread, so the lock is
+    // ours the moment it is released (a polled lock loses up to its polling pause each time).
+    // The timer keeps the event loop alive meanwhile (a call waiting on another thread alone
+    // does not) and bounds the wait. The descriptor stays open until that flock returns, so its
+    // number cannot be reused under it.
+    const waiting = flockAsync(fd, LOCK_EX).then(
+      () => true,
+      () => false,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), LOCK_WAIT_MS)));
+    const locked = await Promise.race([waiting, gaveUp]);
+    clearTimeout(timer);
+    if (locked) return () => closeSync(fd);
     // Unlocked, as Calico's acquireIPAMLockBestEffort.
+    return () => void waiting.finally(() => closeSync(fd));
+  } catch {
+    return () => closeSync(fd);
   }
-  return () => closeSync(fd);
 }
 
-/** Run `body` with an IPAM handle for the configured node; the lock and connections are released after. */
+/** Run `body` with an IPAM handle for the configured node; the lock is released after, the connections kept. */
 export async function withIpam<T>(conf: CalicoIpamConf, body: (ipam: CalicoIpam) => Promise<T>, options: { lock?: boolean } = {}): Promise<T> {
   const client = clientOf(conf);
   const unlock = options.lock === false ? () => {} : await lockNode(conf.lockFile);
@@ -80,6 +116,5 @@ export async function withIpam<T>(conf: CalicoIpamConf, body: (ipam: CalicoIpam)
     throw toCniError(error);
   } finally {
     unlock();
-    client.close();
   }
 }

@@ -4,12 +4,14 @@
 // costs what node:http costs (already in Node's snapshot), where a gRPC client loads protobuf
 // and grpc-js at every start of the executable (figures in bench/calico/README.md).
 import { readFileSync } from 'node:fs';
-// Static imports: the bundle turns built-in requires into loaders that run on first use, so these
-// cost nothing until a request is made; a dynamic import() inside the bundle's code-cached script
-// would go through vm's main-context loader, which Node 24 announces with an ExperimentalWarning
-// on stderr.
-import * as http from 'node:http';
-import * as https from 'node:https';
+// Named static imports: the bundle turns `require("http")` into a loader that runs on first use,
+// so these cost nothing until a request is made, and https (with tls and crypto, about 25 ms of
+// CPU) only for https endpoints. Namespace imports (`import * as http`) would not do: esbuild
+// copies every export of the module at load time, which loads it. A dynamic import() inside the
+// bundle's code-cached script would go through vm's main-context loader, which Node 24 announces
+// with an ExperimentalWarning on stderr.
+import { Agent as HttpAgentClass, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgentClass, request as httpsRequest } from 'node:https';
 import type { Agent as HttpAgent, IncomingMessage, RequestOptions } from 'node:http';
 
 /** Why an etcd request failed. */
@@ -36,7 +38,11 @@ export interface EtcdOptions {
   keyFile?: string | undefined;
   /** The CA that signed the members' certificates (PEM file). */
   caFile?: string | undefined;
-  /** Deadline of one HTTP exchange with one member, in milliseconds. Default 2000. */
+  /**
+   * Deadline of one HTTP exchange with one member, in milliseconds. Default 5000: on a busy node
+   * (tens of plugins starting at once) a healthy member's answer can take seconds to be read, and
+   * an exchange given up too early is sent again, which adds to the load.
+   */
   requestTimeoutMs?: number;
   /**
    * Deadline of one operation across retries and fail-over, in milliseconds. Default 15000.
@@ -61,6 +67,23 @@ export type Compare =
 
 /** A transaction's write. */
 export type Operation = { put: string; value: string } | { delete: string };
+
+/** One range read of {@link EtcdClient.readMany}: a key, or every key under a prefix. */
+export interface RangeRead {
+  key: string;
+  prefix?: boolean;
+  keysOnly?: boolean;
+}
+
+/** What {@link EtcdClient.txn} takes besides the transaction. */
+export interface TxnOptions {
+  /**
+   * The keys whose written values prove that the transaction was applied, when an exchange was
+   * lost and its retry found the comparisons failing (default: every key written or deleted).
+   * Name keys no other writer changes meanwhile (a handle), so that proof cannot be overwritten.
+   */
+  witnesses?: readonly string[];
+}
 
 interface RawKv {
   key?: string;
@@ -133,16 +156,16 @@ export class EtcdClient {
       if (ca) tls.ca = ca;
       this.#tls = tls;
     }
-    this.#requestTimeoutMs = options.requestTimeoutMs ?? 2000;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     this.#operationTimeoutMs = options.operationTimeoutMs ?? 15_000;
   }
 
   async #agentFor(): Promise<HttpAgent> {
     if (this.#agent) return this.#agent;
     if (this.#secure) {
-      this.#agent = new https.Agent({ keepAlive: true, maxSockets: 8, ...this.#tls });
+      this.#agent = new HttpsAgentClass({ keepAlive: true, maxSockets: 8, ...this.#tls });
     } else {
-      this.#agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+      this.#agent = new HttpAgentClass({ keepAlive: true, maxSockets: 8 });
     }
     return this.#agent;
   }
@@ -155,7 +178,7 @@ export class EtcdClient {
 
   async #exchange(url: URL, path: string, body: string): Promise<unknown> {
     const agent = await this.#agentFor();
-    const mod = url.protocol === 'https:' ? https : http;
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const options: RequestOptions = {
         agent,
@@ -169,7 +192,7 @@ export class EtcdClient {
       const timer = setTimeout(() => {
         request.destroy(Object.assign(new Error(`no answer within ${this.#requestTimeoutMs} ms`), { code: 'ETIMEDOUT' }));
       }, this.#requestTimeoutMs);
-      const request = mod.request(options, (response: IncomingMessage) => {
+      const request = send(options, (response: IncomingMessage) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('error', (error) => {
@@ -204,14 +227,24 @@ export class EtcdClient {
 
   /** POST `body` to the gateway `path`, failing over between members until the operation's deadline. */
   async call(path: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return (await this.#call(path, body)).answer;
+  }
+
+  /**
+   * {@link call}, also telling whether an earlier attempt may have reached a member and been
+   * applied (its answer lost to a deadline, a reset connection or a server timeout): a write
+   * retried after such an attempt can find its own effect in place.
+   */
+  async #call(path: string, body: Record<string, unknown>): Promise<{ answer: Record<string, unknown>; ambiguous: boolean }> {
     const text = JSON.stringify(body);
+    let ambiguous = false;
     const deadline = Date.now() + this.#operationTimeoutMs;
     let refusedInARow = 0;
     let lastError: unknown;
     for (let attempt = 0; ; attempt++) {
       const url = this.endpoints[this.#current]!;
       try {
-        return (await this.#exchange(url, path, text)) as Record<string, unknown>;
+        return { answer: (await this.#exchange(url, path, text)) as Record<string, unknown>, ambiguous };
       } catch (error) {
         lastError = error;
         const err = error as Error & { code?: string; server?: boolean; grpcCode?: number; status?: number };
@@ -219,11 +252,15 @@ export class EtcdClient {
           const retryable = err.grpcCode === 14 || err.grpcCode === 4 || (err.status ?? 0) >= 500 || RETRYABLE_MESSAGE.test(err.message);
           if (!retryable) throw new EtcdError('server', `etcd ${url.host}: ${err.message}`, { cause: error });
           refusedInARow = 0;
+          // "request timed out" and "unavailable" may come after the proposal was made.
+          ambiguous = true;
         } else if ((err.code !== undefined && CONNECT_ERRORS.has(err.code)) || isTlsFailure(err)) {
           // Refused, or a TLS handshake that will fail the same way again: not worth the deadline.
+          // Nothing was sent.
           refusedInARow++;
         } else {
           refusedInARow = 0;
+          ambiguous = true;
         }
         this.#current = (this.#current + 1) % this.endpoints.length;
         if (refusedInARow >= 2 * this.endpoints.length) {
@@ -256,14 +293,38 @@ export class EtcdClient {
     return ((answer['kvs'] as RawKv[] | undefined) ?? []).map(toKv);
   }
 
-  /** Apply `operations` when every comparison holds: true when they were applied. */
-  async txn(compares: readonly Compare[], operations: readonly Operation[]): Promise<boolean> {
-    return (await this.txnRevision(compares, operations)) !== undefined;
+  /**
+   * Several range reads in one exchange (a read-only transaction: one revision for all of them).
+   * `serializable` answers from the member's own copy without asking the leader: faster, and
+   * possibly a few milliseconds behind, which a later compare-and-swap finds out.
+   */
+  async readMany(reads: readonly RangeRead[], options: { serializable?: boolean } = {}): Promise<KeyValue[][]> {
+    const answer = await this.call('/v3/kv/txn', {
+      success: reads.map((read) => {
+        const range: Record<string, unknown> = { key: b64(read.key) };
+        if (read.prefix) range['range_end'] = Buffer.from(prefixEnd(read.key), 'latin1').toString('base64');
+        if (read.keysOnly) range['keys_only'] = true;
+        if (options.serializable) range['serializable'] = true;
+        return { request_range: range };
+      }),
+    });
+    const responses = (answer['responses'] ?? []) as { response_range?: { kvs?: RawKv[] } }[];
+    return reads.map((_, index) => (responses[index]?.response_range?.kvs ?? []).map(toKv));
+  }
+
+  /**
+   * Apply `operations` when every comparison holds: true when they were applied. When an attempt
+   * was lost (no answer) and the retry's comparisons fail, the witnesses are read back: finding
+   * the transaction's own writes there means the lost attempt was applied, and that is success,
+   * not a conflict (else a caller would take a second address for a handle that has one).
+   */
+  async txn(compares: readonly Compare[], operations: readonly Operation[], options: TxnOptions = {}): Promise<boolean> {
+    return (await this.txnRevision(compares, operations, options)) !== undefined;
   }
 
   /** As {@link txn}, giving the revision the writes made (their keys' mod revision), or undefined when not applied. */
-  async txnRevision(compares: readonly Compare[], operations: readonly Operation[]): Promise<string | undefined> {
-    const answer = await this.call('/v3/kv/txn', {
+  async txnRevision(compares: readonly Compare[], operations: readonly Operation[], options: TxnOptions = {}): Promise<string | undefined> {
+    const { answer, ambiguous } = await this.#call('/v3/kv/txn', {
       compare: compares.map((compare) =>
         'absent' in compare
           ? { target: 'CREATE', result: 'EQUAL', key: b64(compare.key), create_revision: '0' }
@@ -271,8 +332,27 @@ export class EtcdClient {
       ),
       success: operations.map((op) => ('put' in op ? { request_put: { key: b64(op.put), value: b64(op.value) } } : { request_delete_range: { key: b64(op.delete) } })),
     });
-    if (answer['succeeded'] !== true) return undefined;
-    return String(((answer['header'] ?? {}) as Record<string, unknown>)['revision'] ?? '0');
+    if (answer['succeeded'] === true) return String(((answer['header'] ?? {}) as Record<string, unknown>)['revision'] ?? '0');
+    if (!ambiguous) return undefined;
+    return this.#appliedRevision(operations, options.witnesses);
+  }
+
+  /** The revision of `operations` when their effect on the witness keys is in place, else undefined. */
+  async #appliedRevision(operations: readonly Operation[], witnesses: readonly string[] | undefined): Promise<string | undefined> {
+    const checked = operations.filter((op) => witnesses === undefined || witnesses.includes('put' in op ? op.put : op.delete));
+    if (checked.length === 0) return undefined;
+    const found = await this.readMany(checked.map((op) => ({ key: 'put' in op ? op.put : op.delete })));
+    let revision = '0';
+    for (const [index, op] of checked.entries()) {
+      const kv = found[index]![0];
+      if ('put' in op) {
+        if (kv === undefined || kv.value !== op.value) return undefined;
+        if (BigInt(kv.modRevision) > BigInt(revision)) revision = kv.modRevision;
+      } else if (kv !== undefined) {
+        return undefined;
+      }
+    }
+    return revision;
   }
 
   /** Put one key unconditionally. */

@@ -25,6 +25,7 @@ import {
   handleKey,
   IPAM_CONFIG_KEY,
   type IpamConfig,
+  IPPOOL_PREFIX,
   type IpamHandle,
   ipToOrdinal,
   newBlock,
@@ -32,7 +33,7 @@ import {
   releaseHandle,
   takeOrdinals,
 } from './model.ts';
-import { choosePools, type IpPool, listPools } from './pools.ts';
+import { choosePools, type IpPool, listPools, poolsOf } from './pools.ts';
 
 /** One address given to a handle. */
 export interface Assignment {
@@ -69,6 +70,33 @@ interface BlockRead {
   cidr: Cidr;
 }
 
+/** The IPAM config a read of {@link IPAM_CONFIG_KEY} gives, with Calico's defaults when absent. */
+function configOf(kv: KeyValue | undefined): EffectiveIpamConfig {
+  if (!kv) return { strictAffinity: false, autoAllocateBlocks: true, maxBlocksPerHost: 0 };
+  const raw = JSON.parse(kv.value) as IpamConfig;
+  return { strictAffinity: raw.strict_affinity === true, autoAllocateBlocks: raw.auto_allocate_blocks === true, maxBlocksPerHost: raw.maxBlocksPerHost ?? 0 };
+}
+
+/** A node's affinities from the keys under its affinity prefix: block CIDR and state. */
+function affinitiesOf(kvs: readonly KeyValue[]): { cidr: Cidr; state: string; kv: KeyValue }[] {
+  const out: { cidr: Cidr; state: string; kv: KeyValue }[] = [];
+  for (const kv of kvs) {
+    const cidr = cidrOfKey(kv.key);
+    if (cidr) out.push({ cidr, state: decodeAffinity(kv.value).state, kv });
+  }
+  return out;
+}
+
+// Per family and node, the blocks affine at this process's last allocation: read with the first
+// exchange of the next one. Only a hint (a block no longer affine is read for nothing, a new one
+// costs the usual second exchange); bounded, as a process serves a handful of nodes at most.
+const blockHints = new Map<string, Cidr[]>();
+
+function rememberHint(key: string, cidrs: Cidr[]): void {
+  if (!blockHints.has(key) && blockHints.size >= 64) blockHints.delete(blockHints.keys().next().value!);
+  blockHints.set(key, cidrs.slice(0, 16));
+}
+
 /** Small, stable hash of a node name: where a node starts looking for a free block in a pool. */
 function nodeHash(node: string): number {
   let hash = 2166136261;
@@ -97,10 +125,7 @@ export class CalicoIpam {
 
   /** The stored IPAM config with Calico's defaults (strict affinity off, automatic blocks on, no limit). */
   async config(): Promise<EffectiveIpamConfig> {
-    const kv = await this.client.get(IPAM_CONFIG_KEY);
-    if (!kv) return { strictAffinity: false, autoAllocateBlocks: true, maxBlocksPerHost: 0 };
-    const raw = JSON.parse(kv.value) as IpamConfig;
-    return { strictAffinity: raw.strict_affinity === true, autoAllocateBlocks: raw.auto_allocate_blocks === true, maxBlocksPerHost: raw.maxBlocksPerHost ?? 0 };
+    return configOf(await this.client.get(IPAM_CONFIG_KEY));
   }
 
   /** Write the IPAM config (the fields Calico leaves out when false/0 are left out). */
@@ -135,7 +160,8 @@ export class CalicoIpam {
       ...(extra.compares ?? []),
     ];
     const ops: Operation[] = [{ put: blockKey(cidr), value: encodeBlock(block) }, { put: hKey, value: encodeHandle(handle) }, ...(extra.ops ?? [])];
-    return this.client.txn(compares, ops);
+    // The handle is written by this ADD alone: finding our value there after a lost answer means applied.
+    return this.client.txn(compares, ops, { witnesses: [hKey] });
   }
 
   /** Take one address from an existing block for the handle; undefined when it lost a race or the block is full. */
@@ -175,12 +201,20 @@ export class CalicoIpam {
 
   /** This node's affinities of a family: block CIDR and state. */
   async affinities(family: 4 | 6): Promise<{ cidr: Cidr; state: string; kv: KeyValue }[]> {
-    const out: { cidr: Cidr; state: string; kv: KeyValue }[] = [];
-    for (const kv of await this.client.list(affinityPrefix(this.node, family))) {
-      const cidr = cidrOfKey(kv.key);
-      if (cidr) out.push({ cidr, state: decodeAffinity(kv.value).state, kv });
-    }
-    return out;
+    return affinitiesOf(await this.client.list(affinityPrefix(this.node, family)));
+  }
+
+  /** The blocks of `cidrs` in one exchange (undefined where a block does not exist). */
+  async #readBlocks(cidrs: readonly Cidr[], serializable: boolean): Promise<(BlockRead | undefined)[]> {
+    if (cidrs.length === 0) return [];
+    const found = await this.client.readMany(
+      cidrs.map((cidr) => ({ key: blockKey(cidr) })),
+      { serializable },
+    );
+    return cidrs.map((cidr, index) => {
+      const kv = found[index]![0];
+      return kv ? { kv, block: decodeBlock(kv.value), cidr } : undefined;
+    });
   }
 
   /**
@@ -189,16 +223,48 @@ export class CalicoIpam {
    * borrowed address from any block of the pools.
    */
   async autoAssign(args: AutoAssignArgs): Promise<Assignment> {
-    // One round trip for everything the common case needs: config, pools, affinities, handle.
-    const [config, allPools, firstAffinities, handleKv] = await Promise.all([this.config(), listPools(this.client), this.affinities(args.family), this.client.get(handleKey(args.handleId))]);
-    const pools = choosePools(allPools, args.family, args.pools ?? []);
+    // One exchange for what the common case needs (config, pools, affinities, handle), one for
+    // the affine blocks, then the write. The first attempt reads the member's own copy (no round
+    // to the leader): a read a few milliseconds stale only makes the compare-and-swap fail, and
+    // the next attempts read through the leader.
+    // A process that allocated for this node before (a resident worker) also reads the blocks
+    // that were affine then, which saves the second exchange while they still are.
+    const hintKey = `${args.family}/${this.node}`;
+    const hinted = blockHints.get(hintKey) ?? [];
+    const [configKvs, poolKvs, affinityKvs, handleKvs, ...hintedKvs] = await this.client.readMany(
+      [
+        { key: IPAM_CONFIG_KEY },
+        { key: IPPOOL_PREFIX, prefix: true },
+        { key: affinityPrefix(this.node, args.family), prefix: true },
+        { key: handleKey(args.handleId) },
+        ...hinted.map((cidr) => ({ key: blockKey(cidr) })),
+      ],
+      { serializable: true },
+    );
+    const config = configOf(configKvs![0]);
+    const pools = choosePools(poolsOf(poolKvs!), args.family, args.pools ?? []);
+    const firstAffinities = affinitiesOf(affinityKvs!);
+    const handleKv = handleKvs![0];
+    const hintedBlocks = new Map<string, BlockRead | undefined>(
+      hinted.map((cidr, index) => {
+        const kv = hintedKvs[index]![0];
+        return [cidr.toString(), kv ? { kv, block: decodeBlock(kv.value), cidr } : undefined];
+      }),
+    );
+    rememberHint(hintKey, firstAffinities.map((affinity) => affinity.cidr));
     const poolOf = (cidr: Cidr): IpPool | undefined => pools.find((pool) => pool.cidr.containsCidr(cidr));
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       this.#prefetchedHandle = attempt === 0 ? { id: args.handleId, kv: handleKv } : null;
       // 1. Blocks affine to this node.
       const affinities = (attempt === 0 ? firstAffinities : await this.affinities(args.family)).filter((a) => poolOf(a.cidr) !== undefined);
       const reads: BlockRead[] = [];
-      const affineBlocks = await Promise.all(affinities.map((affinity) => this.#readBlock(affinity.cidr)));
+      const affineBlocks =
+        attempt === 0 && affinities.every((affinity) => hintedBlocks.has(affinity.cidr.toString()))
+          ? affinities.map((affinity) => hintedBlocks.get(affinity.cidr.toString()))
+          : await this.#readBlocks(
+              affinities.map((affinity) => affinity.cidr),
+              attempt === 0,
+            );
       for (const [index, affinity] of affinities.entries()) {
         const read = affineBlocks[index];
         if (affinity.state === 'pending' || read === undefined || blockHost(read.block) !== this.node) {

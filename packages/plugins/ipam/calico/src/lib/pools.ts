@@ -2,7 +2,7 @@
 // IPPool resources (projectcalico.org/v3) in etcd: read, create, enable and disable.
 import { randomUUID } from 'node:crypto';
 import { type Cidr, parseCidr } from '@cni/ip';
-import type { EtcdClient } from './etcd.ts';
+import type { EtcdClient, KeyValue } from './etcd.ts';
 import { IpamError } from './errors.ts';
 import { IPPOOL_PREFIX, type IpPoolResource } from './model.ts';
 
@@ -46,8 +46,13 @@ function toPool(resource: IpPoolResource, modRevision: string): IpPool {
 
 /** Every IPPool in the datastore; unreadable entries are skipped. */
 export async function listPools(client: EtcdClient): Promise<IpPool[]> {
+  return poolsOf(await client.list(IPPOOL_PREFIX));
+}
+
+/** The pools of IPPool keys read under {@link IPPOOL_PREFIX}; unreadable entries are skipped. */
+export function poolsOf(kvs: readonly KeyValue[]): IpPool[] {
   const pools: IpPool[] = [];
-  for (const kv of await client.list(IPPOOL_PREFIX)) {
+  for (const kv of kvs) {
     try {
       pools.push(toPool(JSON.parse(kv.value) as IpPoolResource, kv.modRevision));
     } catch {
