@@ -1,4 +1,28 @@
 // SPDX-License-Identifier: Apache-2.0
+import type * as IpamCalicoModule from '@cni/ipam-calico/plugin';
+import type * as IpamDhcpModule from '@cni/ipam-dhcp/plugin';
+import type * as IpamHostlocalModule from '@cni/ipam-hostlocal';
+import type * as IpamStaticModule from '@cni/ipam-static';
+import type * as MultinetModule from '@cni/multinet';
+import type * as PluginBandwidthModule from '@cni/plugin-bandwidth';
+import type * as PluginBondModule from '@cni/plugin-bond';
+import type * as PluginBridgeModule from '@cni/plugin-bridge';
+import type * as PluginDummyModule from '@cni/plugin-dummy';
+import type * as PluginFirewallModule from '@cni/plugin-firewall';
+import type * as PluginHostDeviceModule from '@cni/plugin-host-device';
+import type * as PluginIpvlanModule from '@cni/plugin-ipvlan';
+import type * as PluginLoopbackModule from '@cni/plugin-loopback';
+import type * as PluginMacvlanModule from '@cni/plugin-macvlan';
+import type * as PluginPortmapModule from '@cni/plugin-portmap';
+import type * as PluginPtpModule from '@cni/plugin-ptp';
+import type * as PluginSampleModule from '@cni/plugin-sample';
+import type * as PluginSbrModule from '@cni/plugin-sbr';
+import type * as PluginSriovModule from '@cni/plugin-sriov';
+import type * as PluginTapModule from '@cni/plugin-tap';
+import type * as PluginTuningModule from '@cni/plugin-tuning';
+import type * as PluginVlanModule from '@cni/plugin-vlan';
+import type * as PluginVrfModule from '@cni/plugin-vrf';
+
 
 /** Where the bundler finds one of the project's plugins: the module and the export that holds its value. */
 export interface OwnPlugin {
@@ -14,17 +38,21 @@ export interface OwnPlugin {
   entry?: string;
 }
 
+/** An entry whose `export` the compiler checks against module `M`'s exports. */
+function own<M>(from: string, name: keyof M & string): OwnPlugin {
+  return { from, export: name };
+}
+
 /**
  * The project's own plugins by executable name (upstream's: `host-local`, not `hostLocal`).
  * apps/cni-bundle's registry (`src/plugins.ts`, the typed values) is checked against this list.
  */
 export const ownPlugins: Readonly<Record<string, OwnPlugin>> = {
-  bandwidth: { from: '@cni/plugin-bandwidth', export: 'bandwidth' },
-  bond: { from: '@cni/plugin-bond', export: 'bond' },
-  bridge: { from: '@cni/plugin-bridge', export: 'bridge' },
+  bandwidth: own<typeof PluginBandwidthModule>('@cni/plugin-bandwidth', 'bandwidth'),
+  bond: own<typeof PluginBondModule>('@cni/plugin-bond', 'bond'),
+  bridge: own<typeof PluginBridgeModule>('@cni/plugin-bridge', 'bridge'),
   'calico-ipam': {
-    from: '@cni/ipam-calico/plugin',
-    export: 'calicoIpam',
+    ...own<typeof IpamCalicoModule>('@cni/ipam-calico/plugin', 'calicoIpam'),
     // `calico-ipam pool|show|...` runs the pool and usage commands; their code loads only then.
     entry: [
       "import { calicoIpam } from '@cni/ipam-calico/plugin';",
@@ -40,8 +68,7 @@ export const ownPlugins: Readonly<Record<string, OwnPlugin>> = {
     ].join('\n'),
   },
   dhcp: {
-    from: '@cni/ipam-dhcp/plugin',
-    export: 'dhcp',
+    ...own<typeof IpamDhcpModule>('@cni/ipam-dhcp/plugin', 'dhcp'),
     // `dhcp daemon [flags]` runs the DHCP daemon (upstream's two roles in one executable).
     entry: [
       "import { dhcp } from '@cni/ipam-dhcp/plugin';",
@@ -55,16 +82,15 @@ export const ownPlugins: Readonly<Record<string, OwnPlugin>> = {
       '}',
     ].join('\n'),
   },
-  dummy: { from: '@cni/plugin-dummy', export: 'dummy' },
-  firewall: { from: '@cni/plugin-firewall', export: 'firewall' },
-  'host-device': { from: '@cni/plugin-host-device', export: 'hostDevice' },
-  'host-local': { from: '@cni/ipam-hostlocal', export: 'hostLocal' },
-  ipvlan: { from: '@cni/plugin-ipvlan', export: 'ipvlan' },
-  loopback: { from: '@cni/plugin-loopback', export: 'loopback' },
-  macvlan: { from: '@cni/plugin-macvlan', export: 'macvlan' },
+  dummy: own<typeof PluginDummyModule>('@cni/plugin-dummy', 'dummy'),
+  firewall: own<typeof PluginFirewallModule>('@cni/plugin-firewall', 'firewall'),
+  'host-device': own<typeof PluginHostDeviceModule>('@cni/plugin-host-device', 'hostDevice'),
+  'host-local': own<typeof IpamHostlocalModule>('@cni/ipam-hostlocal', 'hostLocal'),
+  ipvlan: own<typeof PluginIpvlanModule>('@cni/plugin-ipvlan', 'ipvlan'),
+  loopback: own<typeof PluginLoopbackModule>('@cni/plugin-loopback', 'loopback'),
+  macvlan: own<typeof PluginMacvlanModule>('@cni/plugin-macvlan', 'macvlan'),
   multinet: {
-    from: '@cni/multinet',
-    export: 'createMultinet',
+    ...own<typeof MultinetModule>('@cni/multinet', 'createMultinet'),
     entry: [
       "import { createMultinet } from '@cni/multinet';",
       "import { bundlePluginExec, runBundled } from '@cni/bundle/runtime';",
@@ -74,14 +100,14 @@ export const ownPlugins: Readonly<Record<string, OwnPlugin>> = {
       '}',
     ].join('\n'),
   },
-  portmap: { from: '@cni/plugin-portmap', export: 'portmap' },
-  ptp: { from: '@cni/plugin-ptp', export: 'ptp' },
-  sample: { from: '@cni/plugin-sample', export: 'sample' },
-  sbr: { from: '@cni/plugin-sbr', export: 'sbr' },
-  sriov: { from: '@cni/plugin-sriov', export: 'sriov' },
-  static: { from: '@cni/ipam-static', export: 'staticIpam' },
-  tap: { from: '@cni/plugin-tap', export: 'tap' },
-  tuning: { from: '@cni/plugin-tuning', export: 'tuning' },
-  vlan: { from: '@cni/plugin-vlan', export: 'vlan' },
-  vrf: { from: '@cni/plugin-vrf', export: 'vrf' },
+  portmap: own<typeof PluginPortmapModule>('@cni/plugin-portmap', 'portmap'),
+  ptp: own<typeof PluginPtpModule>('@cni/plugin-ptp', 'ptp'),
+  sample: own<typeof PluginSampleModule>('@cni/plugin-sample', 'sample'),
+  sbr: own<typeof PluginSbrModule>('@cni/plugin-sbr', 'sbr'),
+  sriov: own<typeof PluginSriovModule>('@cni/plugin-sriov', 'sriov'),
+  static: own<typeof IpamStaticModule>('@cni/ipam-static', 'staticIpam'),
+  tap: own<typeof PluginTapModule>('@cni/plugin-tap', 'tap'),
+  tuning: own<typeof PluginTuningModule>('@cni/plugin-tuning', 'tuning'),
+  vlan: own<typeof PluginVlanModule>('@cni/plugin-vlan', 'vlan'),
+  vrf: own<typeof PluginVrfModule>('@cni/plugin-vrf', 'vrf'),
 };

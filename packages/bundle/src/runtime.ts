@@ -5,6 +5,8 @@
 // daemon's workers share.
 import type { CniPlugin } from '@cni/skel';
 
+export type { PluginExec } from '@cni/libcni';
+
 export { bundleDelegateRunner, runBundled } from '../../../apps/cni-bundle/src/runtime/run.ts';
 export { bundlePluginExec } from '../../../apps/cni-bundle/src/runtime/plugin-exec.ts';
 
