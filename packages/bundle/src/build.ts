@@ -100,7 +100,6 @@ export async function buildBundle(options: BundleOptions = {}): Promise<BundleRe
   if (!existsSync(join(prebuilt, 'cni-bundle'))) {
     throw new BundleError(`this @cni/bundle has no launcher for linux-${arch} (${relative(cwd, prebuilt)}): architectures it carries: ${carriedArchs().join(', ') || 'none'}`);
   }
-  if (arch !== hostArch()) throw new BundleError(`--arch ${arch}: this machine builds linux-${hostArch()} bundles only`);
 
   const entries = pluginEntries(options, cwd);
   if (entries.length === 0) throw new BundleError('nothing to bundle: name a plugin, or keep the project\'s (--ours)');
@@ -113,7 +112,11 @@ export async function buildBundle(options: BundleOptions = {}): Promise<BundleRe
     const plugins = nameEntries(entries, built);
     const about = await assemble({ built, payload, plugins, arch, version, cacheDir: cacheDir(options), log });
     const bin = join(outDir, 'bin');
-    log(run(join(payload, 'cni-bundle'), ['install', '--dir', bin], { argv0: 'cni-bundle', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } }).trimEnd());
+    // The bundle installs itself (`cni-bundle install`, as on a node); a bundle of another
+    // architecture runs the same tool.cjs on this machine's Node.
+    const native = arch === hostArch();
+    const [command, ...installArgs] = native ? [join(payload, 'cni-bundle'), 'install', '--dir', bin] : [process.execPath, join(payload, 'main.cjs'), 'install', '--dir', bin, '--any-arch'];
+    log(run(command!, installArgs, { argv0: 'cni-bundle', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } }).trimEnd());
     const tarball = join(outDir, `${name}-${version}-linux-${arch}.tar.gz`);
     const temporary = `${tarball}.tmp-${process.pid}`;
     run('tar', ['-czf', temporary, '-C', bin, ...about.plugins, 'cni-bundle', `.cni-bundle-${about.id}`]);
@@ -369,6 +372,30 @@ function nodeRuntime(arch: BundleArch, cache: string): { dir: string; version: s
   return { dir, version: pins.version };
 }
 
+/**
+ * The folder of ffi-rs' glibc addon for the target: the one installed beside ffi-rs (this
+ * machine's), else the same version from the npm registry (npm pack checks its integrity).
+ */
+function ffiAddon(ffiDir: string, addonName: string, version: string, cache: string): string {
+  try {
+    return dirname(createRequire(join(ffiDir, 'package.json')).resolve(`${addonName}/package.json`));
+  } catch {
+    const dir = join(cache, `${addonName.replace('/', '+')}-${version}`);
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    mkdirSync(cache, { recursive: true });
+    const packed = JSON.parse(run('npm', ['pack', `${addonName}@${version}`, '--pack-destination', cache, '--json', '--silent'], { cwd: cache })) as { filename: string }[];
+    const tarball = join(cache, packed[0]!.filename);
+    const staging = `${dir}.tmp-${process.pid}`;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+    run('tar', ['-xzf', tarball, '-C', staging, '--strip-components=1']);
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(staging, dir);
+    rmSync(tarball, { force: true });
+    return dir;
+  }
+}
+
 interface About {
   version: string;
   node: string;
@@ -408,8 +435,8 @@ async function assemble(args: { built: string; payload: string; plugins: string[
   const requireHere = createRequire(join(packageRoot, 'package.json'));
   const ffiDir = dirname(requireHere.resolve('ffi-rs/package.json'));
   const addonName = `@yuuang/ffi-rs-linux-${arch}-gnu`;
-  const addonDir = dirname(createRequire(join(ffiDir, 'package.json')).resolve(`${addonName}/package.json`));
-  const ffiManifest = JSON.parse(readFileSync(join(ffiDir, 'package.json'), 'utf8')) as { main?: string };
+  const ffiManifest = JSON.parse(readFileSync(join(ffiDir, 'package.json'), 'utf8')) as { main?: string; version: string };
+  const addonDir = ffiAddon(ffiDir, addonName, ffiManifest.version, args.cacheDir);
   const ffiOut = join(payload, 'node_modules', 'ffi-rs');
   mkdirSync(ffiOut, { recursive: true });
   for (const file of ['package.json', ffiManifest.main ?? 'index.js', 'LICENSE']) {
@@ -426,8 +453,14 @@ async function assemble(args: { built: string; payload: string; plugins: string[
 
   // V8's code cache of each file, made by the payload's own runtime (main.cjs only runs the
   // dispatcher: it is small, and compiled eagerly anyway).
-  args.log('code caches');
-  run(join(payload, 'node'), [join(packageRoot, 'assets', 'code-cache.cjs'), ...scripts.slice(1)], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
+  // Only the target's own runtime makes caches it accepts: a bundle of another architecture
+  // has none, and compiles each plugin's file when it starts.
+  if (arch === hostArch()) {
+    args.log('code caches');
+    run(join(payload, 'node'), [join(packageRoot, 'assets', 'code-cache.cjs'), ...scripts.slice(1)], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
+  } else {
+    args.log(`no code caches: a linux-${arch} runtime cannot run here`);
+  }
 
   // The payload's identity: the bundle's version and a hash of everything in it.
   const hash = createHash('sha256');
