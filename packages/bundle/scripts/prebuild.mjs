@@ -71,8 +71,10 @@ function arm64() {
     const found = ['usr/lib/aarch64-linux-gnu', 'lib/aarch64-linux-gnu'].map((dir) => join(debs, dir, soname)).find((file) => existsSync(file));
     if (!found) throw new Error(`${soname} is not in Debian's ${debian}:arm64`);
     copyFileSync(realpathSync(found), join(out, 'lib', soname));
-    const copyright = join(debs, 'usr', 'share', 'doc', debian, 'copyright');
-    if (existsSync(copyright)) copyFileSync(copyright, join(out, 'licenses', `${soname}.copyright`));
+    // libstdc++6 and libgcc-s1 point their doc folder at gcc-12-base's, which is not unpacked
+    // here: this machine's copy of the same Debian source's copyright file stands in.
+    const copyright = [join(debs, 'usr', 'share', 'doc', debian, 'copyright'), `/usr/share/doc/${debian}/copyright`].find((file) => existsSync(file));
+    if (copyright) copyFileSync(copyright, join(out, 'licenses', `${soname}.copyright`));
   }
 }
 
