@@ -16,6 +16,7 @@ CNI_TEST_APT_PACKAGES=(
   gcc libc6-dev
   linux-headers-cloud-amd64 linux-source-6.1 make xz-utils
   etcd-server etcd-client
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
 )
 CNI_DEMO_APT_PACKAGES=(
   iproute2 nftables iptables iputils-ping libnl-3-200 libnl-route-3-200

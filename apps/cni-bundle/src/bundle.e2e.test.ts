@@ -53,7 +53,7 @@ async function traced(argv: string[], options: { env: Record<string, string>; in
 describe('the bundle\'s executables', () => {
   it('name the pinned Node runtime in their about text', () => {
     const about = spawnSync(join(binDir, 'bridge'), [], { env: { PATH }, encoding: 'utf8' });
-    const pinned = JSON.parse(readFileSync(new URL('../runtime.json', import.meta.url), 'utf8')) as { version: string };
+    const pinned = JSON.parse(readFileSync(new URL('../../../packages/bundle/runtime.json', import.meta.url), 'utf8')) as { version: string };
     expect(about.stderr.split('\n')[0]).toBe(`CNI bridge plugin v${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version} (node v${pinned.version})`);
   });
 

@@ -26,8 +26,9 @@ import { vrf } from '@cni/plugin-vrf';
 
 /**
  * Every plugin the bundle ships, by executable name (upstream's: `host-local`, not `hostLocal`).
- * `pnpm build` writes `dist/bin/<name>` for each, from the launcher `src/bin/<name>.ts`; a test
- * checks that the two lists and the workspace's plugin packages agree.
+ * `pnpm build` writes `dist/bin/<name>` for each with @cni/bundle's `cni-bundle-build`, whose
+ * list (`ownPlugins`: module and export of each) a test checks against this one and the
+ * workspace's plugin packages.
  */
 export const plugins = {
   bandwidth,

@@ -363,7 +363,7 @@ async function dispatch(plugin: CniPlugin, io: PluginIo, options: RunOptions, lo
  *
  * @example
  * ```ts
- * // apps/cni-bundle/src/bin/sample.ts
+ * // an executable's entry (cni-bundle-build generates one per plugin)
  * void runPlugin(sample);
  * ```
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, lstatSync, openSync, readSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** What `about.json` in a bundle's payload says of it. */
@@ -13,6 +13,8 @@ export interface BundleAbout {
   id: string;
   /** The plugin names it ships, as upstream names the executables. */
   plugins: string[];
+  /** The architecture it is built for (`x64`, `arm64`); older bundles do not say. */
+  arch?: string;
 }
 
 /** The folder prefix of installed payloads: `.cni-bundle-<id>`. Hidden, so `ls` shows plugins. */
@@ -49,8 +51,9 @@ const temporaryName = (name: string) => `.${name}.tmp-${process.pid}-${randomByt
  * The payload replaced is kept: a plugin started from it a moment ago may still load a delegate
  * from it. Payloads older than that are removed.
  */
-export function install(from: string, dir: string): InstallReport {
+export function install(from: string, dir: string, options: { anyArch?: boolean } = {}): InstallReport {
   const about = readAbout(from);
+  if (!options.anyArch) checkArch(from);
   mkdirSync(dir, { recursive: true });
   const payloadName = `${PAYLOAD_PREFIX}${about.id}`;
   const payload = join(dir, payloadName);
@@ -107,6 +110,38 @@ export function install(from: string, dir: string): InstallReport {
     removedPayloads.push(entry);
   }
   return { payload, copied, linked, removedLinks, removedPayloads };
+}
+
+const MACHINES: Readonly<Record<number, string>> = { 62: 'x64', 183: 'arm64' };
+
+/** The ELF machine of `file` (x64, arm64, or its number); undefined when it cannot be read. */
+function machineOf(file: string): string | undefined {
+  try {
+    const header = Buffer.alloc(20);
+    const fd = openSync(file, 'r');
+    try {
+      if (readSync(fd, header, 0, 20, 0) < 20 || header.readUInt32BE(0) !== 0x7f454c46) return undefined;
+    } finally {
+      closeSync(fd);
+    }
+    const machine = header.readUInt16LE(18);
+    return MACHINES[machine] ?? String(machine);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Refuses a payload built for another architecture than the machine's. Without an emulator such a
+ * bundle cannot start at all; with qemu-user registered in binfmt_misc it would install and run
+ * every plugin emulated, many times slower. The machine's architecture is read from its own
+ * /bin/sh, which an emulator does not change (process.arch is the emulated one).
+ */
+function checkArch(from: string): void {
+  const bundle = machineOf(join(from, 'cni-bundle'));
+  const host = machineOf('/bin/sh');
+  if (bundle === undefined || host === undefined || bundle === host) return;
+  throw new Error(`this bundle is built for linux-${bundle} and this machine is linux-${host}: install the linux-${host} tarball`);
 }
 
 /** Where the symbolic link `path` points; undefined when it is not a link. */

@@ -7,6 +7,7 @@ const usage = `usage: cni-bundle <command>
 commands:
   install --dir <folder>   install the bundle into <folder> (e.g. /opt/cni/bin), atomically,
                            every plugin a link to one executable
+    [--any-arch]           even when built for another architecture (to repack it, not to run it)
     [--resident]           also put the resident daemon's systemd units in place and start
     [--unit-dir <folder>]  its socket (units in /etc/systemd/system by default)
   version                  the bundle's version and the Node runtime it carries
@@ -31,7 +32,7 @@ export async function runTool(args: readonly string[]): Promise<number> {
       case 'install': {
         const dir = option(rest, '--dir');
         if (dir === undefined) return usageError('install needs --dir <folder>');
-        const report = install(payload, dir);
+        const report = install(payload, dir, { anyArch: args.includes('--any-arch') });
         if (args.includes('--resident')) {
           const { installResident } = await import('./resident.ts');
           const resident = installResident(report.payload, dir, option(rest, '--unit-dir'));
@@ -51,7 +52,7 @@ export async function runTool(args: readonly string[]): Promise<number> {
       }
       case 'version': {
         const about = readAbout(payload);
-        process.stdout.write(`cni-bundle ${about.version} (node ${about.node}, payload ${about.id})\n`);
+        process.stdout.write(`cni-bundle ${about.version} (node ${about.node}${about.arch ? ` linux-${about.arch}` : ''}, payload ${about.id})\n`);
         return 0;
       }
       case 'daemon': {
