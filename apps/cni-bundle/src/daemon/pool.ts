@@ -163,12 +163,14 @@ export class WorkerPool {
 
   #spawn(): void {
     if (this.#draining) return;
-    const child = spawn(this.#options.node, [this.#options.script], {
+    const child = spawn(this.#options.node, [...WORKER_FLAGS, this.#options.script], {
       // The worker's own output is the daemon's log; a plugin's output is captured, never printed.
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       serialization: 'advanced',
       argv0: 'cni-bundle-worker',
-      env: { PATH: process.env['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+      // Two malloc arenas, not eight per core: a worker runs one request at a time, and each arena a
+      // thread touched stays in its resident set for the worker's life.
+      env: { PATH: process.env['PATH'] ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', MALLOC_ARENA_MAX: '2' },
       cwd: '/',
       // Its own process group: a worker killed takes the programs its request started with it
       // (a delegate that hangs), so nothing of a lost request runs on afterwards.
@@ -243,6 +245,13 @@ export class WorkerPool {
     else this.#respawnTimer = setTimeout(() => this.#spawn(), pause);
   }
 }
+
+/**
+ * V8 settings of a worker. A request allocates a few MB and then all of it is garbage, so a small
+ * young generation (1 MB semi-spaces instead of up to 16 MB) costs a few more scavenges of nearly
+ * empty space and saves each worker the tens of MB a grown young generation keeps resident.
+ */
+const WORKER_FLAGS = ['--max-semi-space-size=1'];
 
 /** SIGKILL a worker's process group: the worker and whatever its request started. */
 function killGroup(pid: number): void {
