@@ -11,7 +11,7 @@
 // Needs root. Runs in a host namespace made for the run (bench/compare/lib.mjs), where the daemon
 // runs too (it serves only callers in its own network namespace).
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   addNamespaces,
@@ -155,6 +155,74 @@ const peak = {
   },
 };
 
+// Multinet (thick mode in the daemon): a pod with three attachments (the default network and two
+// NADs from a manifest folder, each a bridge with host-local), ADD then DEL, by exec and resident.
+// The Go reference has no multinet (Multus is not in /usr/lib/cni): the ratio is resident / exec.
+async function multinetSection() {
+  progress(`multinet ADD/DEL, three attachments, x${runs}`);
+  const add = sample();
+  const del = sample();
+  const MODES = SIDES.filter((side) => side.key !== 'reference');
+  const nadDir = stateDir(context, 'multinet', 'nads');
+  mkdirSync(nadDir, { recursive: true });
+  const ipam = (side, n) => ({ type: 'host-local', ranges: [[{ subnet: `10.${200 + n}.${SIDES.indexOf(side)}.0/24` }]], dataDir: stateDir(context, side.key, 'multinet', 'ipam') });
+  const names = ['blue', 'green'];
+  for (const side of MODES) {
+    for (const [n, name] of names.entries()) {
+      writeFileSync(join(nadDir, `${name}-${side.tag}.json`), JSON.stringify({
+        apiVersion: 'k8s.cni.cncf.io/v1',
+        kind: 'NetworkAttachmentDefinition',
+        metadata: { name: `${name}-${side.tag}`, namespace: 'web' },
+        spec: { config: JSON.stringify({ cniVersion: '1.0.0', type: 'bridge', bridge: `rmn${n}${side.tag}`, ipam: ipam(side, n + 1) }) },
+      }));
+    }
+  }
+  const conf = (side) => ({
+    cniVersion: '1.0.0',
+    name: `multinet-${side.tag}`,
+    type: 'multinet',
+    nadDir,
+    cniDir: stateDir(context, side.key, 'multinet', 'cache'),
+    binDir: side.bin,
+    delegates: [{ cniVersion: '1.0.0', name: `pods-${side.tag}`, type: 'bridge', bridge: `rmnd${side.tag}`, ipam: ipam(side, 0) }],
+    runtimeConfig: { 'io.kubernetes.cri.pod-annotations': { 'k8s.v1.cni.cncf.io/networks': names.map((name) => `${name}-${side.tag}`).join(',') } },
+  });
+  const netnsNames = [];
+  for (let r = -1; r < runs; r++) for (const side of MODES) netnsNames.push(context.podNs(`mn${side.tag}${r + 1}`));
+  addNamespaces(netnsNames);
+  try {
+    for (let r = -1; r < runs; r++) for (const side of r % 2 === 0 ? MODES : [...MODES].reverse()) {
+      const netns = context.podNs(`mn${side.tag}${r + 1}`);
+      const request = { containerId: `mn-${side.tag}-${r + 1}`, netns };
+      const withArgs = (command) => ({ ...request, command, conf: conf(side) });
+      const envFor = (command) => ({ ...envOf(side, withArgs(command)), CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=web;K8S_POD_NAME=p${r + 1}` });
+      const timed = (command) => {
+        const t0 = performance.now();
+        const out = spawnSync(join(side.bin, 'multinet'), [], { input: JSON.stringify(conf(side)), env: envFor(command), encoding: 'utf8' });
+        if (out.status !== 0) throw new Error(`${side.key} multinet ${command}: ${out.stdout}${out.stderr}`);
+        return { ms: performance.now() - t0, result: out.stdout.trim() ? JSON.parse(out.stdout) : undefined };
+      };
+      const added = timed('ADD');
+      if (r < 0) {
+        expectAddress(netns, 'eth0', added.result, `${side.key} multinet`);
+        const links = JSON.parse(spawnSync('ip', ['-j', '-n', netns, 'link', 'show'], { encoding: 'utf8' }).stdout).map((l) => l.ifname).filter((n) => n !== 'lo');
+        if (links.length !== 3) throw new Error(`${side.key} multinet: the pod has ${links.join(', ')}, not three attachments`);
+      }
+      const deleted = timed('DEL');
+      if (r >= 0) {
+        add[side.key].push(added.ms);
+        del[side.key].push(deleted.ms);
+      }
+    }
+  } finally {
+    deleteNamespaces(netnsNames);
+  }
+  row('multinet ADD, 3 attachments (no Go ref)', 'ms', add);
+  row('multinet DEL, 3 attachments', 'ms', del);
+  for (const r of rows.slice(-2)) r.residentOverExec = round(r.resident.median / r.exec.median);
+  progress(`multinet resident/exec: ADD ${rows.at(-2).residentOverExec}x, DEL ${rows.at(-1).residentOverExec}x`);
+}
+
 const rows = [];
 const sample = () => ({ exec: [], resident: [], reference: [] });
 function row(label, unit, samples, goal, passes) {
@@ -164,7 +232,11 @@ function row(label, unit, samples, goal, passes) {
 }
 
 // The daemon, in the run's host namespace, from the bundle the run uses.
-const daemon = spawn(join(OURS_BIN, 'cni-bundle'), ['daemon', '--socket', socket, '--workers', String(WORKERS), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+// `--daemon-log=<file>`: the daemon's debug log (each request's time in the daemon) into a file.
+const daemonLog = context.args.find((a) => a.startsWith('--daemon-log='))?.slice(13);
+const daemon = spawn(join(OURS_BIN, 'cni-bundle'), ['daemon', '--socket', socket, '--workers', String(WORKERS), '--log-level', daemonLog ? 'debug' : 'warn'], {
+  stdio: ['ignore', 'ignore', daemonLog ? openSync(daemonLog, 'w') : 'inherit'],
+});
 try {
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -350,13 +422,14 @@ try {
     rows.at(-1).daemon = now;
   }
 
+  if (section('multinet')) await multinetSection();
 } finally {
   daemon.kill('SIGTERM');
   await new Promise((resolve) => (daemon.exitCode !== null ? resolve() : daemon.once('exit', resolve)));
 }
 
 const fmt = (v) => (v === null || v === undefined ? '-' : v.toFixed(v < 10 ? 2 : 1));
-const header = ['measure', 'unit', 'exec med', 'resident med', 'resident p90', 'ref med', 'resident/ref', 'exec/ref', 'goal', 'result'];
+const header = ['measure', 'unit', 'exec med', 'resident med', 'resident p90', 'ref med', 'resident/ref', 'exec/ref', 'resident/exec', 'goal', 'result'];
 const lines = rows.map((r) => [
   r.label,
   r.unit,
@@ -366,11 +439,12 @@ const lines = rows.map((r) => [
   fmt(r.reference.median),
   r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`,
   r.exec.median !== null && r.reference.median ? `${(r.exec.median / r.reference.median).toFixed(2)}x` : '-',
+  r.exec.median && r.resident.median !== null ? `${(r.resident.median / r.exec.median).toFixed(2)}x` : '-',
   r.goal ?? '',
   r.pass === undefined ? '' : r.pass ? 'pass' : 'MISS',
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-const render = (cells) => cells.map((c, i) => (i >= 2 && i <= 7 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+const render = (cells) => cells.map((c, i) => (i >= 2 && i <= 8 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
 const daemonRow = rows.find((r) => r.daemon)?.daemon;
 console.log([`resident mode: exec, resident (${WORKERS} workers) and the Go reference (${REFERENCE_BIN}), ${runs} runs`, render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(render)].join('\n'));
 if (daemonRow) console.log(`daemon after ${daemonRow.served} requests: ${daemonRow.processes} processes, RSS ${daemonRow.rssMb} MB summed (PSS ${daemonRow.pssMb} MB, private ${daemonRow.privateMb} MB; RSS/private by process, daemon first: ${daemonRow.each}), restarts ${daemonRow.restarts}, recycled ${daemonRow.recycled}; goal < 200 MB: ${daemonRow.rssMb < 200 ? 'pass' : daemonRow.pssMb < 200 ? 'MISS by RSS (shared pages counted per process), pass by PSS' : 'MISS'}`);

@@ -36,6 +36,7 @@ import { DeviceAllocator, RESOURCE_NAME_ANNOTATION, withDeviceId, type DeviceSou
 import { errorText, MultinetError } from './errors.ts';
 import type { KubeApi, Pod } from './kube.ts';
 import { loadNetworkByPathOrName, resolveNadConfig, type NadSource } from './nad.ts';
+import { isResident, sharedKubeClient, watchedNadDirectory } from './resident.ts';
 import { applyDefaultRoute } from './routes.ts';
 import { networkStatus } from './status.ts';
 
@@ -163,7 +164,11 @@ class Session<P> {
     if (this.conf.kubeconfig === undefined && this.options.kube === undefined) return (this.#kube = undefined);
     if (this.options.kube) return (this.#kube = await this.options.kube(this.conf));
     const { KubeClient, kubeconfigOptions } = await import('./kube.ts');
-    return (this.#kube = new KubeClient(kubeconfigOptions(this.conf.kubeconfig as string)));
+    const file = this.conf.kubeconfig as string;
+    // Thick mode (a resident worker): one client per kubeconfig for the worker's life, so its
+    // keep-alive connection to the API server serves the next pods too.
+    if (isResident()) return (this.#kube = sharedKubeClient(file, () => new KubeClient(kubeconfigOptions(file))));
+    return (this.#kube = new KubeClient(kubeconfigOptions(file)));
   }
 
   /** Where NADs come from: the API, else the manifest folder, else nowhere. */
@@ -173,12 +178,17 @@ class Session<P> {
     if (kube) return (this.#nads = kube);
     if (this.conf.nadDir) {
       const { nadDirectorySource } = await import('./manifests.ts');
-      return (this.#nads = nadDirectorySource(this.conf.nadDir));
+      const dir = this.conf.nadDir;
+      // Thick mode: the folder parsed once and kept current by a watch (see watchedNadDirectory).
+      if (isResident()) return (this.#nads = watchedNadDirectory(dir, () => nadDirectorySource(dir)));
+      return (this.#nads = nadDirectorySource(dir));
     }
     return (this.#nads = undefined);
   }
 
   close(): void {
+    // A shared client (thick mode) outlives the request.
+    if (isResident() && this.options.kube === undefined) return;
     (this.#kube as { close?: () => void } | undefined | null)?.close?.();
   }
 

@@ -38,6 +38,9 @@ export function run(): Promise<number> {
     return Promise.resolve(2);
   }
   const base = { ...process.env };
+  // Plugins that keep state between requests when the process lives on (multinet's NAD cache and
+  // API connection: its thick mode) look for this flag; an executable never sets it.
+  (globalThis as Record<symbol, unknown>)[Symbol.for('cni.resident')] = true;
   // The namespace the main thread must be in between requests: a plugin's setns section always
   // restores it, and a worker where one did not is retired rather than trusted with the next request.
   const hostNetns = readlinkSync('/proc/thread-self/ns/net');
