@@ -34,9 +34,9 @@ import { LOG_LEVELS, parseMultinetConf, type LogLevel, type MultinetConf } from 
 import { readDeviceInfo } from './device/device-info.ts';
 import { DeviceAllocator, RESOURCE_NAME_ANNOTATION, withDeviceId, type DeviceSourceOptions } from './device/resources.ts';
 import { errorText, MultinetError } from './errors.ts';
-import type { KubeApi, Pod } from './kube.ts';
+import type { KubeApi, KubeClient, Pod } from './kube.ts';
 import { loadNetworkByPathOrName, resolveNadConfig, type NadSource } from './nad.ts';
-import { isResident, sharedKubeClient, watchedNadDirectory } from './resident.ts';
+import { isResident, sharedKubeClient, sharedNadInformer, watchedNadDirectory } from './resident.ts';
 import { applyDefaultRoute } from './routes.ts';
 import { networkStatus } from './status.ts';
 
@@ -175,6 +175,8 @@ class Session<P> {
   async nads(): Promise<NadSource | undefined> {
     if (this.#nads !== null) return this.#nads;
     const kube = await this.kube();
+    // Thick mode: NADs from an informer over the shared client (list, then watch).
+    if (kube && isResident() && this.options.kube === undefined) return (this.#nads = sharedNadInformer(this.conf.kubeconfig as string, kube as KubeClient));
     if (kube) return (this.#nads = kube);
     if (this.conf.nadDir) {
       const { nadDirectorySource } = await import('./manifests.ts');

@@ -6,7 +6,7 @@
 import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeClient } from './kube.ts';
-import type { NadSource } from './nad.ts';
+import { toNad, type NadSource, type NetworkAttachmentDefinition } from './nad.ts';
 
 /**
  * The flag a long-lived host sets (`globalThis[Symbol.for('cni.resident')] = true`) before it runs
@@ -23,9 +23,10 @@ export function isResident(): boolean {
 interface Shared {
   nadDirs: Map<string, NadSource & { close(): void }>;
   clients: Map<string, { client: KubeClient; stamp: string }>;
+  informers: Map<string, { client: NadWatchApi; informer: NadInformer }>;
 }
 
-const shared: Shared = { nadDirs: new Map(), clients: new Map() };
+const shared: Shared = { nadDirs: new Map(), clients: new Map(), informers: new Map() };
 
 /**
  * The cached NAD source of folder `dir`: the manifests are parsed once and again only after a
@@ -108,8 +109,97 @@ export function sharedKubeClient(file: string, make: () => KubeClient): KubeClie
   return client;
 }
 
+/** What {@link NadInformer} needs of the API client. */
+export interface NadWatchApi extends NadSource {
+  listNads(): Promise<{ items: NetworkAttachmentDefinition[]; resourceVersion: string }>;
+  watchNads(resourceVersion: string, onEvent: (type: string, object: unknown) => void, signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * The cluster's NADs, listed once and kept current by a watch, as Multus' thick daemon keeps an
+ * informer. Until the list has arrived (and again after the watch broke, until it is listed
+ * again), a read goes through to the API. A NAD the cache does not hold is read through too, so
+ * one created a moment ago is found even before its watch event arrives.
+ */
+export class NadInformer implements NadSource {
+  readonly #api: NadWatchApi;
+  readonly #nads = new Map<string, NetworkAttachmentDefinition>();
+  readonly #abort = new AbortController();
+  #synced = false;
+  #started = false;
+  #retryMs: number;
+
+  constructor(api: NadWatchApi, options: { retryMs?: number } = {}) {
+    this.#api = api;
+    this.#retryMs = options.retryMs ?? 1000;
+  }
+
+  /** Whether reads are served from the cache. */
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  async getNad(namespace: string, name: string): Promise<NetworkAttachmentDefinition | undefined> {
+    if (!this.#started) {
+      this.#started = true;
+      void this.#run();
+    }
+    const cached = this.#synced ? this.#nads.get(`${namespace}/${name}`) : undefined;
+    return cached ?? this.#api.getNad(namespace, name);
+  }
+
+  close(): void {
+    this.#abort.abort();
+    this.#synced = false;
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      try {
+        const { items, resourceVersion } = await this.#api.listNads();
+        this.#nads.clear();
+        for (const nad of items) this.#nads.set(`${nad.metadata.namespace ?? 'default'}/${nad.metadata.name}`, nad);
+        this.#synced = true;
+        let gone = false;
+        await this.#api.watchNads(resourceVersion, (type, object) => {
+          if (type === 'ERROR') gone = true;
+          if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED') return;
+          let nad: NetworkAttachmentDefinition;
+          try {
+            nad = toNad(object, 'a NAD watch event');
+          } catch {
+            return;
+          }
+          const key = `${nad.metadata.namespace ?? 'default'}/${nad.metadata.name}`;
+          if (type === 'DELETED') this.#nads.delete(key);
+          else this.#nads.set(key, nad);
+        }, signal);
+        if (gone) this.#synced = false;
+      } catch {
+        // The API is away: reads go through until it answers a list again.
+      }
+      this.#synced = false;
+      if (signal.aborted) return;
+      await new Promise((resolve) => setTimeout(resolve, this.#retryMs).unref());
+    }
+  }
+}
+
+/** The informer of the API server a shared client talks to (thick mode). */
+export function sharedNadInformer(file: string, client: NadWatchApi): NadInformer {
+  const entry = shared.informers.get(file);
+  if (entry !== undefined && entry.client === client) return entry.informer;
+  entry?.informer.close();
+  const informer = new NadInformer(client);
+  shared.informers.set(file, { client, informer });
+  return informer;
+}
+
 /** Drop every cache and close the connections and watches (tests, and a host that shuts down). */
 export function resetResidentCaches(): void {
+  for (const { informer } of shared.informers.values()) informer.close();
+  shared.informers.clear();
   for (const source of shared.nadDirs.values()) source.close();
   shared.nadDirs.clear();
   for (const { client } of shared.clients.values()) client.close();
