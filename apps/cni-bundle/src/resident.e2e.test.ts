@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badRequests, CNI_PATH, NETNS, type BadRequest } from './bad-requests.fixture.ts';
 import { encodeRequest, decodeReply } from './daemon/protocol.ts';
-import { binDir, daemonStatus, PATH, spawnDaemon, startResident, waitFor, type Outcome, type ResidentFixture } from './resident.fixture.ts';
+import { binDir, daemonStatus, PATH, runProcess, spawnDaemon, startResident, waitFor, type Outcome, type ResidentFixture } from './resident.fixture.ts';
 
 const isRoot = process.getuid?.() === 0;
 const sampleBin = join(binDir, 'sample');
@@ -300,6 +300,50 @@ describe.skipIf(!isRoot)('resident mode: when the daemon cannot take a request, 
     expect(out.stdout, out.stderr).toBe('0');
     expect((await fixture.status()).rejectedPeers - before).toBe(1);
   });
+});
+
+describe.skipIf(!isRoot)('resident mode: multinet (thick)', () => {
+  it('keeps NADs between requests, and the next ADD sees a NAD changed on disk', async () => {
+    // One worker, so the second ADD meets the first one's cache.
+    const socket = join(fixture.dir, 'multinet.sock');
+    const daemon = await spawnDaemon(fixture.netns, socket, ['--workers', '1']);
+    const nadDir = join(fixture.dir, 'nads');
+    mkdirSync(nadDir, { recursive: true });
+    const ipam = (subnet: string) => ({ type: 'host-local', dataDir: join(fixture.dir, 'mn-ipam'), ranges: [[{ subnet }]] });
+    const writeNad = (subnet: string) =>
+      writeFileSync(join(nadDir, 'side.json'), JSON.stringify({ apiVersion: 'k8s.cni.cncf.io/v1', kind: 'NetworkAttachmentDefinition', metadata: { name: 'side', namespace: 'web' }, spec: { config: JSON.stringify({ cniVersion: '1.0.0', type: 'bridge', bridge: 'mnside0', ipam: ipam(subnet) }) } }));
+    const input = JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'multinet',
+      type: 'multinet',
+      nadDir,
+      cniDir: join(fixture.dir, 'mn-cache'),
+      binDir,
+      delegates: [{ cniVersion: '1.0.0', name: 'pods', type: 'bridge', bridge: 'mnpods0', ipam: ipam('10.236.0.0/24') }],
+      runtimeConfig: { 'io.kubernetes.cri.pod-annotations': { 'k8s.v1.cni.cncf.io/networks': 'side@side0' } },
+    });
+    const env = (command: string, id: string) => ({ PATH, CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: `/var/run/netns/${container}`, CNI_IFNAME: 'eth0', CNI_PATH: binDir, CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=web;K8S_POD_NAME=${id}`, CNI_BUNDLE_SOCKET: socket });
+    const run = (command: string, id: string) => runProcess(['ip', 'netns', 'exec', fixture.netns, join(binDir, 'multinet')], env(command, id), input);
+    const side0 = () => (JSON.parse(spawnSync('ip', ['-n', container, '-j', 'addr', 'show', 'side0'], { encoding: 'utf8' }).stdout) as { addr_info: { family: string; local: string }[] }[])[0]!.addr_info.filter((a) => a.family === 'inet').map((a) => a.local);
+    try {
+      writeNad('10.237.0.0/24');
+      const first = await run('ADD', 'mn1');
+      expect(first.status, first.stdout + first.stderr).toBe(0);
+      expect(side0()).toEqual(['10.237.0.2']);
+      expect((await run('DEL', 'mn1')).status).toBe(0);
+      writeNad('10.238.0.0/24');
+      const second = await run('ADD', 'mn2');
+      expect(second.status, second.stdout + second.stderr).toBe(0);
+      expect(side0()).toEqual(['10.238.0.2']);
+      expect((await run('DEL', 'mn2')).status).toBe(0);
+      const status = await daemonStatus(socket);
+      expect(status.requests.filter((r) => r.plugin === 'multinet').reduce((sum, r) => sum + r.served, 0)).toBe(4);
+      expect(status.workers).toHaveLength(1);
+    } finally {
+      daemon.child.kill('SIGTERM');
+      await daemon.exited;
+    }
+  }, 60_000);
 });
 
 describe.skipIf(!isRoot)('resident mode: status, and malformed frames', () => {
