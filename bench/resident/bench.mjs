@@ -97,7 +97,7 @@ function runList(side, list, request, cached) {
   return { ms: performance.now() - t0, result: prev, perPlugin };
 }
 
-const subnetIndex = { bridge: 0, ptp: 1, macvlan: 2, chain: 3, atonce: 4 };
+const subnetIndex = { bridge: 0, ptp: 1, macvlan: 2, chain: 3, atonce: 4, pods: 5 };
 const subnet = (test, side) => `10.${150 + subnetIndex[test] * 3 + SIDES.indexOf(side)}.0.0/16`;
 const hostLocal = (test, side) => ({ type: 'host-local', ranges: [[{ subnet: subnet(test, side) }]], dataDir: stateDir(context, side.key, test, 'ipam') });
 const bridgeConf = (test, side) => ({ cniVersion: '1.0.0', name: `${test}-${side.tag}`, type: 'bridge', bridge: `r${test.slice(0, 6)}${side.tag}`, isGateway: true, ipam: hostLocal(test, side) });

@@ -167,12 +167,15 @@ describe.skipIf(!isRoot)('resident mode under faults (built bundle)', () => {
     expect(burstLeases()).toHaveLength(200);
     const after = await fixture.status();
     process.stderr.write(`${JSON.stringify(after.requests)} ${JSON.stringify(after.latencyMs)}\n`);
-    const served = (s: typeof after) => s.requests.filter((r) => r.plugin === 'host-local' && r.verb === 'ADD').reduce((sum, r) => sum + r.served, 0);
-    // All by the daemon: the launcher's 5 s wait covers only the first answer ("A"), which the
-    // daemon gives before queueing, and the queue waits up to the fixture's --queue-timeout.
-    // (Measured at a load average of 26: 200 of 200, the last one after 9.9 s, close to the
-    // default queue timeout of 10 s: host-local's lock makes the burst run one at a time.)
-    expect(served(after) - served(before)).toBe(200);
+    // A request the daemon did not serve ran by exec: the launcher stopped waiting for the daemon's
+    // first answer (5 s), and the daemon refused the "go" that never came (or saw the connection
+    // closed first). The split depends on the machine's load, so it is reported, not asserted:
+    // measured 200 of 200 served at a load average of 26 (the burst takes 9.9 s, host-local's lock
+    // runs it one at a time; the queue may wait up to the fixture's --queue-timeout), and 1 of 200
+    // at 228, where the daemon's first answers came after more than 5 s.
+    const count = (s: typeof after, outcome: 'served' | 'refused') => s.requests.filter((r) => r.plugin === 'host-local' && r.verb === 'ADD').reduce((sum, r) => sum + r[outcome], 0);
+    process.stderr.write(`served by the daemon: ${count(after, 'served') - count(before, 'served')} of 200, ${count(after, 'refused') - count(before, 'refused')} refused after the launcher left\n`);
+    expect(after.requests.filter((r) => r.plugin === 'host-local').reduce((sum, r) => sum + r.failed, 0)).toBe(0);
     expect(after.restarts).toBe(before.restarts);
     for (const worker of after.workers) expect(worker.rssBytes).toBeLessThan(256 * 1024 * 1024);
     const dels = await fixture.execMany(hostLocal, ids.map((id) => ({ env: env('DEL', id), stdin: ipam })), 'resident');
