@@ -165,11 +165,15 @@ describe.skipIf(!isRoot)('resident mode under faults (built bundle)', () => {
     expect(burstLeases()).toHaveLength(200);
     const after = await fixture.status();
     process.stderr.write(`${JSON.stringify(after.requests)} ${JSON.stringify(after.latencyMs)}\n`);
-    const served = (s: typeof after) => s.requests.filter((r) => r.plugin === 'host-local' && r.verb === 'ADD').reduce((sum, r) => sum + r.served, 0);
-    // Requests the daemon could not take in time (the launcher's wait, the queue's) ran by exec,
-    // which is as correct: how many went which way depends on the machine's load, so it is
-    // reported, not asserted.
-    process.stderr.write(`served by the daemon: ${served(after) - served(before)} of 200\n`);
+    // A request the daemon did not serve ran by exec: the launcher stopped waiting for the daemon's
+    // first answer (5 s), and the daemon refused the "go" that never came (or saw the connection
+    // closed first). The split depends on the machine's load, so it is reported, not asserted:
+    // measured 200 of 200 served at a load average of 26 (the burst takes 9.9 s, host-local's lock
+    // runs it one at a time, close to the queue's 10 s limit), and 1 of 200
+    // at 228, where the daemon's first answers came after more than 5 s.
+    const count = (s: typeof after, outcome: 'served' | 'refused') => s.requests.filter((r) => r.plugin === 'host-local' && r.verb === 'ADD').reduce((sum, r) => sum + r[outcome], 0);
+    process.stderr.write(`served by the daemon: ${count(after, 'served') - count(before, 'served')} of 200, ${count(after, 'refused') - count(before, 'refused')} refused after the launcher left\n`);
+    expect(after.requests.filter((r) => r.plugin === 'host-local').reduce((sum, r) => sum + r.failed, 0)).toBe(0);
     expect(after.restarts).toBe(before.restarts);
     for (const worker of after.workers) expect(worker.rssBytes).toBeLessThan(256 * 1024 * 1024);
     const dels = await fixture.execMany(hostLocal, ids.map((id) => ({ env: env('DEL', id), stdin: ipam })), 'resident');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badRequests, CNI_PATH, NETNS, type BadRequest } from './bad-requests.fixture.ts';
 import { encodeRequest, decodeReply } from './daemon/protocol.ts';
-import { binDir, PATH, startResident, type Outcome, type ResidentFixture } from './resident.fixture.ts';
+import { binDir, daemonStatus, PATH, runProcess, spawnDaemon, startResident, waitFor, type Outcome, type ResidentFixture } from './resident.fixture.ts';
 
 const isRoot = process.getuid?.() === 0;
 const sampleBin = join(binDir, 'sample');
@@ -109,6 +109,33 @@ describe.skipIf(!isRoot)('resident mode: bridge + host-local', () => {
     const after = await counts();
     expect(after.served - before.served).toBe(4);
   }, 60_000);
+
+  it('delegation happens in the worker: strace sees no execve of host-local during a resident ADD and DEL', async () => {
+    const dir = join(fixture.dir, 'ipam-strace');
+    const input = JSON.stringify(conf(dir));
+    const workers = (await fixture.status()).workers.map((w) => w.pid);
+    const log = join(fixture.dir, 'strace.log');
+    // strace, not our code, is the oracle: it follows the workers and every process they start.
+    const tracer = spawn('strace', ['-f', '-e', 'trace=execve', '-o', log, ...workers.flatMap((pid) => ['-p', String(pid)])], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let attached = '';
+    tracer.stderr.on('data', (c: Buffer) => (attached += c.toString()));
+    const exited = new Promise((resolve) => tracer.on('exit', resolve));
+    try {
+      await waitFor('strace to attach to every worker', () => workers.every((pid) => attached.includes(`Process ${pid} attached`)));
+      const before = await counts();
+      const add = await fixture.exec(join(binDir, 'bridge'), env('ADD', 'a'), input, 'resident');
+      expect(add.status, add.stdout + add.stderr).toBe(0);
+      const del = await fixture.exec(join(binDir, 'bridge'), env('DEL', 'a'), input, 'resident');
+      expect(del, del.stdout).toMatchObject({ status: 0, stdout: '' });
+      expect((await counts()).served - before.served).toBe(2);
+    } finally {
+      tracer.kill('SIGINT');
+      await exited;
+    }
+    // host-local did run: its lease came and went, in the worker's own process.
+    expect(existsSync(join(dir, 'resnet'))).toBe(true);
+    expect(readFileSync(log, 'utf8').split('\n').filter((line) => line.includes('execve('))).toEqual([]);
+  }, 60_000);
 });
 
 describe.skipIf(!isRoot)('resident mode: when the daemon cannot take a request, the exec path answers', () => {
@@ -173,6 +200,62 @@ describe.skipIf(!isRoot)('resident mode: when the daemon cannot take a request, 
     expect(after.served - before.served).toBe(0);
   });
 
+  it('a different payload installed while requests stream: none lost, the old daemon never serves the new links', async () => {
+    const dir = join(fixture.dir, 'opt-stream');
+    const install = (launcher: string) =>
+      new Promise<number | null>((resolve) => spawn(launcher, ['install', '--dir', dir], { argv0: 'cni-bundle', env: { PATH }, stdio: 'ignore' }).on('exit', resolve));
+    expect(await install(join(binDir, 'cni-bundle'))).toBe(0);
+    // The next release: the same files under another payload id (hard links; about.json its own file).
+    const payload = readlinkSync(join(binDir, 'cni-bundle')).split('/')[0]!;
+    const next = join(fixture.dir, 'next-release');
+    const copy = spawnSync('cp', ['-al', join(binDir, payload), next]);
+    if (copy.status !== 0) cpSync(join(binDir, payload), next, { recursive: true, verbatimSymlinks: true });
+    const about = JSON.parse(readFileSync(join(next, 'about.json'), 'utf8')) as { id: string };
+    rmSync(join(next, 'about.json'));
+    writeFileSync(join(next, 'about.json'), JSON.stringify({ ...about, id: '0.0.0-0123456789ab' }));
+
+    let installed = false;
+    let after: Awaited<ReturnType<typeof counts>> | undefined;
+    const outcomes: { out: Outcome; afterInstall: boolean }[] = [];
+    const start = await counts();
+    const stream = (async () => {
+      for (let late = 0; late < 5; ) {
+        const afterInstall = installed;
+        // The first request to start after the install: from here on the links are the new payload's.
+        if (afterInstall && after === undefined) after = await counts();
+        outcomes.push({ out: await runWith(fixture.socket, { file: join(dir, 'sample') }), afterInstall });
+        if (afterInstall) late++;
+      }
+    })();
+    await waitFor('the stream to reach the daemon', async () => (await counts()).served > start.served);
+    expect(await install(join(next, 'cni-bundle'))).toBe(0);
+    installed = true;
+    await stream;
+    for (const { out } of outcomes) expect(out).toMatchObject({ status: 0, stdout: expected });
+    const end = await counts();
+    // The new links ran by exec: the old daemon refused each (payload mismatch) and served none.
+    expect(end.served).toBe(after!.served);
+    expect(end.refused - after!.refused).toBe(outcomes.filter((o) => o.afterInstall).length);
+    expect(readlinkSync(join(dir, 'sample'))).toBe('.cni-bundle-0.0.0-0123456789ab/cni-bundle');
+  }, 120_000);
+
+  it('a worker is replaced after --max-requests requests, and no request is lost to it', async () => {
+    const socket = join(fixture.dir, 'recycle.sock');
+    const daemon = await spawnDaemon(fixture.netns, socket, ['--workers', '1', '--max-requests', '3']);
+    try {
+      const first = (await daemonStatus(socket)).workers[0]!.pid;
+      for (let i = 0; i < 7; i++) expect(await runWith(socket)).toMatchObject({ status: 0, stdout: expected });
+      const status = await daemonStatus(socket);
+      expect(status.requests.reduce((sum, r) => sum + r.served, 0)).toBe(7);
+      expect(status.recycled).toBe(2);
+      expect(status.restarts).toBe(0);
+      expect(status.workers.map((w) => w.pid)).not.toContain(first);
+    } finally {
+      daemon.child.kill('SIGTERM');
+      expect(await daemon.exited).toBe(0);
+    }
+  }, 60_000);
+
   it('a caller in another network namespace than the daemon\'s is refused (its "host" differs)', async () => {
     const before = await counts();
     const out = await runWith(fixture.socket, { netns: container });
@@ -217,6 +300,50 @@ describe.skipIf(!isRoot)('resident mode: when the daemon cannot take a request, 
     expect(out.stdout, out.stderr).toBe('0');
     expect((await fixture.status()).rejectedPeers - before).toBe(1);
   });
+});
+
+describe.skipIf(!isRoot)('resident mode: multinet (thick)', () => {
+  it('keeps NADs between requests, and the next ADD sees a NAD changed on disk', async () => {
+    // One worker, so the second ADD meets the first one's cache.
+    const socket = join(fixture.dir, 'multinet.sock');
+    const daemon = await spawnDaemon(fixture.netns, socket, ['--workers', '1']);
+    const nadDir = join(fixture.dir, 'nads');
+    mkdirSync(nadDir, { recursive: true });
+    const ipam = (subnet: string) => ({ type: 'host-local', dataDir: join(fixture.dir, 'mn-ipam'), ranges: [[{ subnet }]] });
+    const writeNad = (subnet: string) =>
+      writeFileSync(join(nadDir, 'side.json'), JSON.stringify({ apiVersion: 'k8s.cni.cncf.io/v1', kind: 'NetworkAttachmentDefinition', metadata: { name: 'side', namespace: 'web' }, spec: { config: JSON.stringify({ cniVersion: '1.0.0', type: 'bridge', bridge: 'mnside0', ipam: ipam(subnet) }) } }));
+    const input = JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'multinet',
+      type: 'multinet',
+      nadDir,
+      cniDir: join(fixture.dir, 'mn-cache'),
+      binDir,
+      delegates: [{ cniVersion: '1.0.0', name: 'pods', type: 'bridge', bridge: 'mnpods0', ipam: ipam('10.236.0.0/24') }],
+      runtimeConfig: { 'io.kubernetes.cri.pod-annotations': { 'k8s.v1.cni.cncf.io/networks': 'side@side0' } },
+    });
+    const env = (command: string, id: string) => ({ PATH, CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: `/var/run/netns/${container}`, CNI_IFNAME: 'eth0', CNI_PATH: binDir, CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=web;K8S_POD_NAME=${id}`, CNI_BUNDLE_SOCKET: socket });
+    const run = (command: string, id: string) => runProcess(['ip', 'netns', 'exec', fixture.netns, join(binDir, 'multinet')], env(command, id), input);
+    const side0 = () => (JSON.parse(spawnSync('ip', ['-n', container, '-j', 'addr', 'show', 'side0'], { encoding: 'utf8' }).stdout) as { addr_info: { family: string; local: string }[] }[])[0]!.addr_info.filter((a) => a.family === 'inet').map((a) => a.local);
+    try {
+      writeNad('10.237.0.0/24');
+      const first = await run('ADD', 'mn1');
+      expect(first.status, first.stdout + first.stderr).toBe(0);
+      expect(side0()).toEqual(['10.237.0.2']);
+      expect((await run('DEL', 'mn1')).status).toBe(0);
+      writeNad('10.238.0.0/24');
+      const second = await run('ADD', 'mn2');
+      expect(second.status, second.stdout + second.stderr).toBe(0);
+      expect(side0()).toEqual(['10.238.0.2']);
+      expect((await run('DEL', 'mn2')).status).toBe(0);
+      const status = await daemonStatus(socket);
+      expect(status.requests.filter((r) => r.plugin === 'multinet').reduce((sum, r) => sum + r.served, 0)).toBe(4);
+      expect(status.workers).toHaveLength(1);
+    } finally {
+      daemon.child.kill('SIGTERM');
+      await daemon.exited;
+    }
+  }, 60_000);
 });
 
 describe.skipIf(!isRoot)('resident mode: status, and malformed frames', () => {

@@ -45,6 +45,8 @@ export type { NetworkStatus, StatusInput } from './status.ts';
 export { applyDefaultRoute } from './routes.ts';
 
 export { multinet, createMultinet } from './multinet.ts';
+export { RESIDENT_FLAG, isResident, watchedNadDirectory, sharedKubeClient, sharedNadInformer, NadInformer, resetResidentCaches } from './resident.ts';
+export type { NadWatchApi } from './resident.ts';
 export type { MultinetOptions } from './multinet.ts';
 
 export {

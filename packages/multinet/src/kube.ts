@@ -370,6 +370,61 @@ export class KubeClient implements KubeApi {
     return nad === undefined ? undefined : toNad(nad, `the API's ${namespace}/${name}`);
   }
 
+  /** Every NAD of the cluster and the list's resourceVersion, where a watch of changes starts. */
+  async listNads(): Promise<{ items: NetworkAttachmentDefinition[]; resourceVersion: string }> {
+    const path = '/apis/k8s.cni.cncf.io/v1/network-attachment-definitions';
+    const list = await this.#getJson(path);
+    if (!isRecord(list) || !Array.isArray(list.items)) throw new KubeApiError(`GET ${path}: the answer is not a list`, 200);
+    const meta = isRecord(list.metadata) ? list.metadata : {};
+    return { items: list.items.map((item, i) => toNad(item, `the API's NAD list, item ${i}`)), resourceVersion: typeof meta.resourceVersion === 'string' ? meta.resourceVersion : '' };
+  }
+
+  /**
+   * Watch NADs from `resourceVersion`: `onEvent` gets each change (`ADDED`, `MODIFIED`,
+   * `DELETED`; `ERROR` when the version is too old). Resolves when the stream ends, rejects when
+   * it cannot start; `signal` stops it. The stream holds no event-loop reference of its own.
+   */
+  watchNads(resourceVersion: string, onEvent: (type: string, object: unknown) => void, signal: AbortSignal): Promise<void> {
+    const query = `?watch=1&allowWatchBookmarks=true${resourceVersion ? `&resourceVersion=${encodeURIComponent(resourceVersion)}` : ''}`;
+    const url = new URL(`${this.#url.pathname.replace(/\/+$/u, '')}/apis/k8s.cni.cncf.io/v1/network-attachment-definitions${query}`, this.#url);
+    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'multinet' };
+    const token = this.#token();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise<void>((done, fail) => {
+      const req = send(url, { method: 'GET', headers, signal, ...(this.#agent ? { agent: this.#agent } : {}) }, (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          fail(new KubeApiError(`watch of NADs: the API server answered ${res.statusCode ?? 0}`, res.statusCode ?? 0));
+          return;
+        }
+        let pending = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          pending += chunk;
+          for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+            const line = pending.slice(0, nl).trim();
+            pending = pending.slice(nl + 1);
+            if (line === '') continue;
+            try {
+              const event = JSON.parse(line) as { type?: unknown; object?: unknown };
+              if (typeof event.type === 'string') onEvent(event.type, event.object);
+            } catch {
+              // A line that is not an event: the stream is broken; end it, the caller lists again.
+              req.destroy();
+            }
+          }
+        });
+        res.on('end', () => done());
+        res.on('error', () => done());
+        res.on('close', () => done());
+      });
+      req.on('socket', (socket) => socket.unref());
+      req.on('error', (error) => (signal.aborted ? done() : fail(error)));
+      req.end();
+    });
+  }
+
   /** {@inheritDoc KubeApi.patchPodAnnotation} */
   async patchPodAnnotation(namespace: string, name: string, key: string, value: string): Promise<void> {
     const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}/status`;

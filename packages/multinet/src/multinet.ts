@@ -35,8 +35,9 @@ import { LOG_LEVELS, parseMultinetConf, type LogLevel, type MultinetConf } from 
 import { readDeviceInfo } from './device/device-info.ts';
 import { DeviceAllocator, RESOURCE_NAME_ANNOTATION, withDeviceId, type DeviceSourceOptions } from './device/resources.ts';
 import { errorText, MultinetError } from './errors.ts';
-import type { KubeApi, Pod } from './kube.ts';
+import type { KubeApi, KubeClient, Pod } from './kube.ts';
 import { loadNetworkByPathOrName, resolveNadConfig, type NadSource } from './nad.ts';
+import { isResident, sharedKubeClient, sharedNadInformer, watchedNadDirectory } from './resident.ts';
 import { applyDefaultRoute } from './routes.ts';
 import { networkStatus } from './status.ts';
 
@@ -164,22 +165,33 @@ class Session<P> {
     if (this.conf.kubeconfig === undefined && this.options.kube === undefined) return (this.#kube = undefined);
     if (this.options.kube) return (this.#kube = await this.options.kube(this.conf));
     const { KubeClient, kubeconfigOptions } = await import('./kube.ts');
-    return (this.#kube = new KubeClient(kubeconfigOptions(this.conf.kubeconfig as string)));
+    const file = this.conf.kubeconfig as string;
+    // Thick mode (a resident worker): one client per kubeconfig for the worker's life, so its
+    // keep-alive connection to the API server serves the next pods too.
+    if (isResident()) return (this.#kube = sharedKubeClient(file, () => new KubeClient(kubeconfigOptions(file))));
+    return (this.#kube = new KubeClient(kubeconfigOptions(file)));
   }
 
   /** Where NADs come from: the API, else the manifest folder, else nowhere. */
   async nads(): Promise<NadSource | undefined> {
     if (this.#nads !== null) return this.#nads;
     const kube = await this.kube();
+    // Thick mode: NADs from an informer over the shared client (list, then watch).
+    if (kube && isResident() && this.options.kube === undefined) return (this.#nads = sharedNadInformer(this.conf.kubeconfig as string, kube as KubeClient));
     if (kube) return (this.#nads = kube);
     if (this.conf.nadDir) {
       const { nadDirectorySource } = await import('./manifests.ts');
-      return (this.#nads = nadDirectorySource(this.conf.nadDir));
+      const dir = this.conf.nadDir;
+      // Thick mode: the folder parsed once and kept current by a watch (see watchedNadDirectory).
+      if (isResident()) return (this.#nads = watchedNadDirectory(dir, () => nadDirectorySource(dir)));
+      return (this.#nads = nadDirectorySource(dir));
     }
     return (this.#nads = undefined);
   }
 
   close(): void {
+    // A shared client (thick mode) outlives the request.
+    if (isResident() && this.options.kube === undefined) return;
     (this.#kube as { close?: () => void } | undefined | null)?.close?.();
   }
 

@@ -103,7 +103,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // A request (and its "go") slower than this is refused, never dropped: a launcher that sent
     // its "go" meanwhile reads the refusal and knows nothing ran.
     const timer = setTimeout(() => {
-      if (phase === 'frame' || phase === 'go') refuse(`the request and its "go" did not arrive within ${READ_TIMEOUT_MS} ms`);
+      if (phase === 'frame' || phase === 'go') refuse(`the request and its "go" did not arrive within ${READ_TIMEOUT_MS} ms`, request?.env['CNI_COMMAND'] ?? '');
     }, READ_TIMEOUT_MS);
     socket.on('error', () => {});
     socket.on('close', () => {

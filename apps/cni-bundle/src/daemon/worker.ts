@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // A warm worker of the resident daemon (worker.cjs in the payload). The daemon starts the
-// payload's runtime on main.cjs as `cni-bundle-worker`, with an IPC channel; it loads every plugin's file once, then runs one request
-// at a time through the same path an in-process delegate takes (runCaptured: the plugin's io
-// collected, never the process's fds), with process.env and the working folder set to the
-// request's for its duration, since some libraries read them (PATH for iptables, the tuning
-// allowlist's variable).
-import { readFileSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
+// payload's runtime on main.cjs as `cni-bundle-worker`, with an IPC channel. A plugin's file is
+// loaded on the plugin's first request (a delegate's on its first delegation), not all up front: a
+// node uses a few of the payload's plugins, and each file loaded costs a worker several MB for its
+// whole life. It runs one request at a time through the same path an in-process delegate takes
+// (runCaptured: the plugin's io collected, never the process's fds), with process.env and the
+// working folder set to the request's for its duration, since some libraries read them (PATH for
+// iptables, the tuning allowlist's variable).
+import { readlinkSync } from 'node:fs';
 import { runCaptured } from '../runtime/capture.ts';
 import { loadBundled, payloadDir } from '../runtime/payload.ts';
 
@@ -37,11 +38,12 @@ export function run(): Promise<number> {
     return Promise.resolve(2);
   }
   const base = { ...process.env };
+  // Plugins that keep state between requests when the process lives on (multinet's NAD cache and
+  // API connection: its thick mode) look for this flag; an executable never sets it.
+  (globalThis as Record<symbol, unknown>)[Symbol.for('cni.resident')] = true;
   // The namespace the main thread must be in between requests: a plugin's setns section always
   // restores it, and a worker where one did not is retired rather than trusted with the next request.
   const hostNetns = readlinkSync('/proc/thread-self/ns/net');
-  const plugins = (JSON.parse(readFileSync(join(dir, 'about.json'), 'utf8')) as { plugins: string[] }).plugins;
-  for (const name of plugins) loadBundled(name, dir);
 
   let busy = false;
   process.on('message', (job: WorkerJob) => {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +41,12 @@ export interface KubeServer {
   /** NADs by `namespace/name`. */
   readonly nads: Map<string, Record<string, unknown>>;
   addPod(namespace: string, name: string, annotations?: Record<string, string>): void;
+  /** Add or replace a NAD; an open watch gets ADDED or MODIFIED. */
   addNad(namespace: string, name: string, config?: string, annotations?: Record<string, string>): void;
+  /** Remove a NAD; an open watch gets DELETED. */
+  deleteNad(namespace: string, name: string): void;
+  /** How many NAD watches are open. */
+  readonly watches: number;
   /** Plan a failure or a slow answer. */
   fault(fault: Fault): void;
   /** Write a kubeconfig for this server into `dir` and return its path. */
@@ -111,6 +117,12 @@ export async function startKubeServer(): Promise<KubeServer> {
   const pods = new Map<string, Record<string, unknown>>();
   const nads = new Map<string, Record<string, unknown>>();
   const faults: Fault[] = [];
+  // NAD list and watch, as the API serves them: a resourceVersion per change, events as JSON lines.
+  let version = 1;
+  const watchers = new Set<ServerResponse>();
+  const notify = (type: string, object: Record<string, unknown>) => {
+    for (const watcher of watchers) watcher.write(`${JSON.stringify({ type, object })}\n`);
+  };
 
   const server: Server = createServer({ cert, key }, (req, res) => {
     const chunks: Buffer[] = [];
@@ -133,6 +145,17 @@ export async function startKubeServer(): Promise<KubeServer> {
       const answer = () => {
         if (record.authorization !== `Bearer ${token}`) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
         if (fault?.status !== undefined) return send(fault.status, status(fault.status, 'InternalError', `planned failure ${fault.status}`));
+        const [pathOnly, query = ''] = record.path.split('?') as [string, string?];
+        if (pathOnly === '/apis/k8s.cni.cncf.io/v1/network-attachment-definitions' && record.method === 'GET') {
+          if (new URLSearchParams(query).get('watch') === '1') {
+            res.writeHead(200, { 'Content-Type': 'application/json' });
+            res.flushHeaders();
+            watchers.add(res);
+            res.on('close', () => watchers.delete(res));
+            return;
+          }
+          return send(200, JSON.stringify({ apiVersion: 'k8s.cni.cncf.io/v1', kind: 'NetworkAttachmentDefinitionList', metadata: { resourceVersion: String(version) }, items: [...nads.values()] }));
+        }
         const pod = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)(\/status)?$/u.exec(record.path);
         const nad = /^\/apis\/k8s\.cni\.cncf\.io\/v1\/namespaces\/([^/]+)\/network-attachment-definitions\/([^/]+)$/u.exec(record.path);
         if (pod && record.method === 'GET' && !pod[3]) {
@@ -191,12 +214,26 @@ export async function startKubeServer(): Promise<KubeServer> {
       });
     },
     addNad(namespace, name, config, annotations) {
-      nads.set(`${namespace}/${name}`, {
+      const key = `${namespace}/${name}`;
+      const type = nads.has(key) ? 'MODIFIED' : 'ADDED';
+      const nad = {
         apiVersion: 'k8s.cni.cncf.io/v1',
         kind: 'NetworkAttachmentDefinition',
-        metadata: { name, namespace, ...(annotations ? { annotations } : {}) },
+        metadata: { name, namespace, resourceVersion: String(++version), ...(annotations ? { annotations } : {}) },
         ...(config === undefined ? {} : { spec: { config } }),
-      });
+      };
+      nads.set(key, nad);
+      notify(type, nad);
+    },
+    deleteNad(namespace, name) {
+      const nad = nads.get(`${namespace}/${name}`);
+      if (!nad) return;
+      nads.delete(`${namespace}/${name}`);
+      version++;
+      notify('DELETED', nad);
+    },
+    get watches() {
+      return watchers.size;
     },
     fault(fault) {
       faults.push({ ...fault });
