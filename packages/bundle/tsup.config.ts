@@ -13,7 +13,7 @@ export default defineConfig([
     format: ['esm'],
     target: 'node20',
     platform: 'node',
-    dts: { entry: { index: 'src/index.ts' } },
+    dts: { entry: { index: 'src/index.ts', runtime: 'src/runtime.ts' } },
     sourcemap: false,
     clean: false,
     esbuildOptions(options) {

@@ -3,7 +3,7 @@
 // kernel state through the daemon as through the exec path, and every case where the daemon cannot
 // take a request ends in the exec path, quickly. One daemon for the whole file (fixture).
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -238,6 +238,17 @@ describe.skipIf(!isRoot)('resident mode: when the daemon cannot take a request, 
     expect(end.refused - after!.refused).toBe(outcomes.filter((o) => o.afterInstall).length);
     expect(readlinkSync(join(dir, 'sample'))).toBe('.cni-bundle-0.0.0-0123456789ab/cni-bundle');
   }, 120_000);
+
+  it('refuses a socket folder others can write to (such as /tmp) and leaves its mode alone', async () => {
+    const shared = join(fixture.dir, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    const out = spawnSync('ip', ['netns', 'exec', fixture.netns, join(binDir, 'cni-bundle'), 'daemon', '--socket', join(shared, 'd.sock')], { encoding: 'utf8', env: { PATH }, timeout: 30_000 });
+    expect(out.status).not.toBe(0);
+    expect(out.stderr).toContain(`the socket's folder ${shared} can be written by others (mode 1777)`);
+    expect(statSync(shared).mode & 0o7777).toBe(0o1777);
+    expect(readdirSync(shared)).toEqual([]);
+  }, 60_000);
 
   it('a worker is replaced after --max-requests requests, and no request is lost to it', async () => {
     const socket = join(fixture.dir, 'recycle.sock');

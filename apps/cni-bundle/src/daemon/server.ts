@@ -216,12 +216,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen({ fd: options.listenFd }, resolve));
   } else {
     const dir = dirname(options.socket);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // A folder others can write to would let them replace the socket under the launcher. One we
+    // make is ours and 0700; one that exists is refused, never changed: chmod of a shared folder
+    // (`--socket /tmp/x.sock`) would take /tmp away from every other user of the machine.
+    const made = mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined;
+    if (made) chmodSync(dir, 0o700);
     const folder = statSync(dir);
-    if (folder.uid !== (process.geteuid?.() ?? 0) || (folder.mode & 0o077) !== 0) {
-      // A folder others can write to would let them replace the socket under the launcher.
-      chmodSync(dir, 0o700);
-      if (statSync(dir).uid !== (process.geteuid?.() ?? 0)) throw new Error(`the socket's folder ${dir} is not owned by the daemon's user`);
+    if (folder.uid !== (process.geteuid?.() ?? 0)) throw new Error(`the socket's folder ${dir} is not owned by the daemon's user: choose a folder of its own, such as /run/cni-bundle`);
+    if ((folder.mode & 0o022) !== 0) {
+      throw new Error(`the socket's folder ${dir} can be written by others (mode ${(folder.mode & 0o7777).toString(8)}): choose a folder of its own, such as /run/cni-bundle`);
     }
     const staging = `${options.socket}.${process.pid}.tmp`;
     rmSocket(staging);
