@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-import { openNetlink, type Link, type Netlink } from '@cni/netlink';
-import { CNI_ERROR_CODES, CniError, type ConfigReader } from '@cni/spec';
-import { isLinkGone, openSandbox } from './sandbox.ts';
+import { openNetlink, type Link, type LinkAdd, type Netlink } from '@cni/netlink';
+import { CNI_ERROR_CODES, CniError, type ConfigReader, type InterfaceV100 } from '@cni/spec';
+import { createThenRename } from './rename.ts';
+import { isLinkGone, messageOf, openSandbox } from './sandbox.ts';
 
 /** What locating a master needs from a configuration. */
 export interface MasterConf {
@@ -85,4 +86,61 @@ export function readChildMtu(reader: ConfigReader): number {
     return 0;
   }
   return value.value;
+}
+
+/** Options of {@link createOnMaster}. */
+export interface CreateOnMasterOptions {
+  /** Which master, the MTU bound, and where the master lives. */
+  conf: MasterConf;
+  /** The container's namespace path. */
+  netns: string;
+  /** The container's namespace handle, where the link ends up. */
+  container: Netlink;
+  /** The name it must end up with (CNI_IFNAME). */
+  ifName: string;
+  /** The temporary name's prefix (see {@link createThenRename}). */
+  prefix: string;
+  /** What the link is, for messages: `macvlan`, `vlan 100`. */
+  kind: string;
+  /** The link to make on `master` under `name`; without `netns`, which createOnMaster sets. */
+  spec: (name: string, master: ResolvedMaster) => LinkAdd;
+  /**
+   * A plugin's own wording for a creation failure it recognises (ipvlan's busy master);
+   * `undefined` for the common one: `failed to create <kind> on master "<name>": <reason>`.
+   */
+  explainCreateError?: (error: unknown, master: ResolvedMaster) => Error | undefined;
+}
+
+/**
+ * The ADD step of every plugin that makes a child of a master (macvlan, ipvlan, vlan): resolve the
+ * master ({@link resolveMaster}), make the link under a temporary name straight inside the
+ * container ({@link createThenRename}) and return it as the result's interface. With the master in
+ * the container the link is made there; otherwise on the host handle and placed in the container
+ * by IFLA_NET_NS_FD, so it never shows on the host.
+ */
+export async function createOnMaster(options: CreateOnMasterOptions): Promise<InterfaceV100> {
+  const { conf, netns, kind } = options;
+  const master = await resolveMaster(conf, netns);
+  try {
+    const link = await createThenRename({
+      container: options.container,
+      ifName: options.ifName,
+      prefix: options.prefix,
+      kind: kind.split(' ')[0]!,
+      create: async (name) => {
+        const spec = options.spec(name, master);
+        try {
+          await master.nl.link.add(conf.linkInContainer ? spec : { ...spec, netns });
+        } catch (error) {
+          throw (
+            options.explainCreateError?.(error, master) ??
+            new Error(`failed to create ${kind} on master "${master.name}": ${messageOf(error)}`, { cause: error })
+          );
+        }
+      },
+    });
+    return { name: options.ifName, mac: link.mac ?? '', sandbox: netns };
+  } finally {
+    master.nl.close();
+  }
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import { parseIp } from '@cni/ip';
 import { NetlinkError, NetnsGoneError, openNetlink, type Netlink } from '@cni/netlink';
 import { CNI_ERROR_CODES, CniError } from '@cni/spec';
 
@@ -60,6 +61,29 @@ export async function deleteSandboxLink(netns: string, ifName: string): Promise<
   } catch (error) {
     if (isLinkGone(error)) return false;
     throw error;
+  } finally {
+    container.close();
+  }
+}
+
+/**
+ * DEL of a veth plugin's container end (bridge, ptp), as upstream's `DelLinkByNameAddr`: remove
+ * `ifName` and return its global unicast addresses (what masquerading was set up for).
+ * `undefined` when the namespace is gone or there is none, `[]` when the link is already gone.
+ */
+export async function deleteSandboxLinkByNameAddr(netns: string, ifName: string): Promise<string[] | undefined> {
+  const container = await openSandboxForDel(netns);
+  if (!container) return undefined;
+  try {
+    const link = await container.link.find({ name: ifName });
+    if (!link) return [];
+    const addresses = await container.address.list({ link: { index: link.index } });
+    try {
+      await container.link.del({ index: link.index });
+    } catch (error) {
+      if (!isLinkGone(error)) throw new Error(`failed to delete "${ifName}": ${messageOf(error)}`, { cause: error });
+    }
+    return addresses.filter((address) => parseIp(address.address).isGlobalUnicast).map((address) => address.cidr);
   } finally {
     container.close();
   }
