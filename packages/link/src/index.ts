@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-export { deleteSandboxLink, deleteSandboxLinkByNameAddr, isLinkGone, isNetnsGone, messageOf, openHost, openSandbox, openSandboxForDel } from './sandbox.ts';
+export type { LinkOfKind } from './sandbox.ts';
+export { checkSandboxLink, deleteSandboxLink, deleteSandboxLinkByNameAddr, isLinkGone, isNetnsGone, messageOf, openHost, openSandbox, openSandboxForDel } from './sandbox.ts';
 
 export { findHostPeer, randomVethName, setupVeth } from './veth.ts';
 export type { VethOptions, VethPair } from './veth.ts';
 
 export { checkMtuAgainstMaster, createOnMaster, defaultRouteInterface, readChildMtu, resolveMaster } from './master.ts';
-export type { CreateOnMasterOptions, MasterConf, ResolvedMaster } from './master.ts';
+export type { ChildLinkAdd, ChildLinkSpec, CreateOnMasterOptions, MasterConf, ResolvedMaster } from './master.ts';
 
 export { createThenRename, temporaryLinkName } from './rename.ts';
 export type { CreateThenRenameOptions } from './rename.ts';

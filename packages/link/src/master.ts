@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { openNetlink, type Link, type LinkAdd, type Netlink } from '@cni/netlink';
+import { openNetlink, type IpvlanAdd, type Link, type MacvlanAdd, type Netlink, type VlanAdd } from '@cni/netlink';
 import { CNI_ERROR_CODES, CniError, type ConfigReader, type InterfaceV100 } from '@cni/spec';
 import { createThenRename } from './rename.ts';
 import { isLinkGone, messageOf, openSandbox } from './sandbox.ts';
@@ -88,25 +88,31 @@ export function readChildMtu(reader: ConfigReader): number {
   return value.value;
 }
 
+/** The links {@link createOnMaster} makes: those made on a parent. */
+export type ChildLinkAdd = MacvlanAdd | IpvlanAdd | VlanAdd;
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A child link's kind-specific part; createOnMaster adds its name, parent, MTU and namespace. */
+export type ChildLinkSpec = DistributiveOmit<ChildLinkAdd, 'name' | 'parentIndex' | 'mtu' | 'netns'>;
+
 /** Options of {@link createOnMaster}. */
 export interface CreateOnMasterOptions {
-  /** Which master, the MTU bound, and where the master lives. */
+  /** The container's namespace path and the name the link must end up with (CNI_IFNAME). */
+  request: { readonly netns: string; readonly ifName: string };
+  /** Which master, the MTU (0: the master's), and where the master lives. */
   conf: MasterConf;
-  /** The container's namespace path. */
-  netns: string;
   /** The container's namespace handle, where the link ends up. */
   container: Netlink;
-  /** The name it must end up with (CNI_IFNAME). */
-  ifName: string;
   /** The temporary name's prefix (see {@link createThenRename}). */
   prefix: string;
-  /** What the link is, for messages: `macvlan`, `vlan 100`. */
-  kind: string;
-  /** The link to make on `master` under `name`; without `netns`, which createOnMaster sets. */
-  spec: (name: string, master: ResolvedMaster) => LinkAdd;
+  /** The link's kind-specific part: `{ kind: 'macvlan', mode: 'bridge' }`. */
+  link: ChildLinkSpec;
+  /** What the link is, for messages; default its kind (`vlan 100` reads better for a vlan). */
+  what?: string;
   /**
    * A plugin's own wording for a creation failure it recognises (ipvlan's busy master);
-   * `undefined` for the common one: `failed to create <kind> on master "<name>": <reason>`.
+   * `undefined` for the common one: `failed to create <what> on master "<name>": <reason>`.
    */
   explainCreateError?: (error: unknown, master: ResolvedMaster) => Error | undefined;
 }
@@ -119,27 +125,33 @@ export interface CreateOnMasterOptions {
  * by IFLA_NET_NS_FD, so it never shows on the host.
  */
 export async function createOnMaster(options: CreateOnMasterOptions): Promise<InterfaceV100> {
-  const { conf, netns, kind } = options;
-  const master = await resolveMaster(conf, netns);
+  const { conf, request } = options;
+  const what = options.what ?? options.link.kind;
+  const master = await resolveMaster(conf, request.netns);
   try {
     const link = await createThenRename({
       container: options.container,
-      ifName: options.ifName,
+      ifName: request.ifName,
       prefix: options.prefix,
-      kind: kind.split(' ')[0]!,
+      kind: options.link.kind,
       create: async (name) => {
-        const spec = options.spec(name, master);
+        const spec = {
+          ...options.link,
+          name,
+          parentIndex: master.link.index,
+          ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
+        } as ChildLinkAdd;
         try {
-          await master.nl.link.add(conf.linkInContainer ? spec : { ...spec, netns });
+          await master.nl.link.add(conf.linkInContainer ? spec : { ...spec, netns: request.netns });
         } catch (error) {
           throw (
             options.explainCreateError?.(error, master) ??
-            new Error(`failed to create ${kind} on master "${master.name}": ${messageOf(error)}`, { cause: error })
+            new Error(`failed to create ${what} on master "${master.name}": ${messageOf(error)}`, { cause: error })
           );
         }
       },
     });
-    return { name: options.ifName, mac: link.mac ?? '', sandbox: netns };
+    return { name: request.ifName, mac: link.mac ?? '', sandbox: request.netns };
   } finally {
     master.nl.close();
   }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { parseIp } from '@cni/ip';
-import { NetlinkError, NetnsGoneError, openNetlink, type Netlink } from '@cni/netlink';
+import { NetlinkError, NetnsGoneError, openNetlink, type Link, type Netlink } from '@cni/netlink';
 import { CNI_ERROR_CODES, CniError } from '@cni/spec';
 
 /** True when opening a namespace failed because its file is gone (ENOENT). */
@@ -87,6 +87,27 @@ export async function deleteSandboxLinkByNameAddr(netns: string, ifName: string)
   } finally {
     container.close();
   }
+}
+
+/** The link types whose `kind` may be `K` (`ipvlan` gives IpvlanLink, whose kind is `ipvlan | ipvtap`). */
+export type LinkOfKind<K extends Link['kind']> = Link extends infer L ? (L extends { kind: infer LK } ? (K extends LK ? L : never) : never) : never;
+
+/**
+ * CHECK of a plugin's container link: the link prevResult names exists in the container, is of
+ * `kind`, and has prevResult's MAC when it gives one. Returns the link for the plugin's own checks.
+ */
+export async function checkSandboxLink<K extends Link['kind']>(
+  container: Netlink,
+  iface: { name: string; mac?: string | undefined },
+  kind: K,
+): Promise<LinkOfKind<K>> {
+  const link = await container.link.find({ name: iface.name });
+  if (!link) throw new Error(`container interface "${iface.name}" of prevResult not found`);
+  if (link.kind !== kind) throw new Error(`container interface "${iface.name}" is a ${link.kind}, not ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`);
+  if (iface.mac && iface.mac.toLowerCase() !== link.mac) {
+    throw new Error(`interface "${iface.name}" MAC ${iface.mac} doesn't match container MAC ${link.mac ?? ''}`);
+  }
+  return link as LinkOfKind<K>;
 }
 
 /** The message of anything thrown. */

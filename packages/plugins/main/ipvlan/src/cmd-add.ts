@@ -27,19 +27,11 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   try {
     await using undo = new UndoStack();
     const iface = await createOnMaster({
+      request,
       conf,
-      netns: request.netns,
       container,
-      ifName: request.ifName,
       prefix: 'ipv',
-      kind: 'ipvlan',
-      spec: (name, master) => ({
-        kind: 'ipvlan',
-        name,
-        parentIndex: master.link.index,
-        mode: conf.mode,
-        ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
-      }),
+      link: { kind: 'ipvlan', mode: conf.mode },
       explainCreateError: (error, master) =>
         NetlinkError.isInstance(error) && error.tag === 'Busy'
           ? // The master already has another receive handler: a macvlan, a bridge or a bond.

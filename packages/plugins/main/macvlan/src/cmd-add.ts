@@ -17,21 +17,16 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   try {
     await using undo = new UndoStack();
     const iface = await createOnMaster({
+      request,
       conf,
-      netns: request.netns,
       container,
-      ifName: request.ifName,
       prefix: 'mv',
-      kind: 'macvlan',
-      spec: (name, master) => ({
+      link: {
         kind: 'macvlan',
-        name,
-        parentIndex: master.link.index,
         mode: conf.mode,
-        ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
         ...(conf.mac === undefined ? {} : { mac: conf.mac }),
         ...(conf.bcqueuelen > 0 ? { bcQueueLen: conf.bcqueuelen } : {}),
-      }),
+      },
     });
     undo.defer(() => container.link.del({ name: request.ifName }));
     let result: ResultV100;

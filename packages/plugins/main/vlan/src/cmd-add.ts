@@ -15,21 +15,7 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   const container = await openSandbox(request.netns);
   try {
     await using undo = new UndoStack();
-    const iface = await createOnMaster({
-      conf,
-      netns: request.netns,
-      container,
-      ifName: request.ifName,
-      prefix: 'vl',
-      kind: `vlan ${conf.vlanId}`,
-      spec: (name, master) => ({
-        kind: 'vlan',
-        name,
-        parentIndex: master.link.index,
-        vlanId: conf.vlanId,
-        ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
-      }),
-    });
+    const iface = await createOnMaster({ request, conf, container, prefix: 'vl', link: { kind: 'vlan', vlanId: conf.vlanId }, what: `vlan ${conf.vlanId}` });
     undo.defer(() => container.link.del({ name: request.ifName }));
     const result = await ipamAddFor(request, iface, undo);
     await configureIface(request.ifName, result, { netns: request.netns });
