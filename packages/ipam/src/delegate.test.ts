@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { AddRequest, DelRequest, StatusRequest } from '@cni/skel';
+import { UndoStack } from '@cni/skel';
 import { CniError } from '@cni/spec';
 import { describe, expect, it } from 'vitest';
-import { ipamAdd, ipamDel, ipamStatus, ipamType, withIpam } from './delegate.ts';
+import { ipamAdd, ipamAddFor, ipamDel, ipamStatus, ipamType } from './delegate.ts';
 
 function request<R>(command: string, conf: Record<string, unknown>, reply: (type: string, options?: { command: string }) => unknown) {
   const calls: string[] = [];
@@ -32,15 +33,27 @@ describe('IPAM delegation helpers', () => {
     await expect(ipamAdd(empty.value)).rejects.toThrow('IPAM plugin returned missing IP config');
   });
 
-  it('rolls back with DEL when the body fails, and passes the original error', async () => {
+  it('puts the lease on one interface and its DEL on the undo stack, which a failure runs', async () => {
     const add = request<AddRequest>('ADD', conf, (_type, options) => {
       if (options?.command === 'DEL') throw new CniError(999, 'del failed too');
-      return { cniVersion: '1.0.0', ips: [{ address: '10.1.0.2/24' }] };
+      return { cniVersion: '1.0.0', ips: [{ address: '10.1.0.2/24' }], routes: [{ dst: '0.0.0.0/0' }], dns: { nameservers: ['10.1.0.1'] } };
     });
-    await expect(withIpam(add.value, () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    const iface = { name: 'eth0', sandbox: '/var/run/netns/c1' };
+    await expect(
+      UndoStack.guard(async (undo) => {
+        expect(await ipamAddFor(add.value, iface, undo)).toEqual({
+          cniVersion: '1.1.0',
+          interfaces: [iface],
+          ips: [{ address: '10.1.0.2/24', interface: 0 }],
+          routes: [{ dst: '0.0.0.0/0' }],
+        });
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(add.calls).toEqual(['ADD host-local', 'DEL host-local']);
-    const ok = request<AddRequest>('ADD', conf, () => ({ cniVersion: '1.0.0', ips: [{ address: '10.1.0.2/24' }] }));
-    expect(await withIpam(ok.value, (result) => result.ips!.length)).toBe(1);
+    const ok = request<AddRequest>('ADD', conf, () => ({ cniVersion: '1.0.0', ips: [{ address: '10.1.0.2/24' }], dns: { nameservers: ['10.1.0.1'] } }));
+    const kept = await UndoStack.guard((undo) => ipamAddFor(ok.value, iface, undo, { keepDns: true }));
+    expect(kept.dns).toEqual({ nameservers: ['10.1.0.1'] });
     expect(ok.calls).toEqual(['ADD host-local']);
   });
 

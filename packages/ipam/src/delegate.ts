@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-import type { AddRequest, CheckRequest, DelRequest, GcRequest, PluginRequest, StatusRequest } from '@cni/skel';
-import { CNI_ERROR_CODES, type ResultV100, toCurrentResult } from '@cni/spec';
+import type { AddRequest, CheckRequest, DelRequest, GcRequest, PluginRequest, StatusRequest, UndoStack } from '@cni/skel';
+import { CNI_ERROR_CODES, type InterfaceV100, type ResultV100, toCurrentResult } from '@cni/spec';
 import { IpamError } from './errors.ts';
 
 /**
@@ -59,25 +59,29 @@ export async function ipamStatus(request: StatusRequest): Promise<void> {
   await request.delegate(ipamType(request));
 }
 
+/** Options of {@link ipamAddFor}. */
+export interface IpamAddForOptions {
+  /** Keep the DNS the IPAM plugin returned (dummy does, as upstream); default: dropped, the plugin sets its own. */
+  keepDns?: boolean;
+}
+
 /**
- * Run the IPAM ADD, then `body` with its result; when `body` fails, release the addresses again
- * (a failing DEL is left unreported: the original error is what the runtime must see) and
- * rethrow, as upstream's plugins do in their deferred cleanup.
+ * ADD of the plugin's IPAM for a plugin that made one interface: the lease's DEL goes on `undo`
+ * (so a later failure of the ADD releases it), and the result names `iface` with every address
+ * on it (index 0) and IPAM's routes, as upstream's macvlan, ipvlan, vlan, tap and dummy.
  *
- * @example
- * ```ts
- * add: (request) => withIpam(request, async (result) => {
- *   await configureIface(request.ifName, { ...result, interfaces: [...] }, { netns: request.netns });
- *   return result;
- * }),
- * ```
+ * @throws what {@link ipamAdd} throws.
  */
-export async function withIpam<T>(request: AddRequest, body: (result: ResultV100) => Promise<T> | T): Promise<T> {
-  const result = await ipamAdd(request);
-  try {
-    return await body(result);
-  } catch (error) {
-    await ipamDel(request).catch(() => undefined);
-    throw error;
-  }
+export async function ipamAddFor(request: AddRequest, iface: InterfaceV100, undo: UndoStack, options: IpamAddForOptions = {}): Promise<ResultV100> {
+  const lease = toCurrentResult(await request.delegate(ipamType(request)));
+  // Released also when the result is refused below: the IPAM plugin may hold something.
+  undo.defer(() => ipamDel(request));
+  if (lease.ips === undefined || lease.ips.length === 0) throw new IpamError('IPAM plugin returned missing IP config');
+  return {
+    cniVersion: '1.1.0',
+    interfaces: [iface],
+    ips: (lease.ips ?? []).map((ip) => ({ ...ip, interface: 0 })),
+    ...(lease.routes === undefined ? {} : { routes: lease.routes }),
+    ...(options.keepDns && lease.dns !== undefined ? { dns: lease.dns } : {}),
+  };
 }

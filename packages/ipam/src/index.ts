@@ -9,7 +9,8 @@ export { readDns, readRequestedIps, readRoute, readRoutes } from './config.ts';
 export { validateExpectedInterfaceIps, validateExpectedRoutes } from './validate.ts';
 export type { ConfigureOptions } from './configure.ts';
 
-export { ipamType, ipamAdd, ipamDel, ipamCheck, ipamGc, ipamStatus, withIpam } from './delegate.ts';
+export { ipamType, ipamAdd, ipamDel, ipamCheck, ipamGc, ipamStatus, ipamAddFor } from './delegate.ts';
+export type { IpamAddForOptions } from './delegate.ts';
 
 export { IpamError } from './errors.ts';
 export type { IpamErrorOptions } from './errors.ts';

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-import { openNetlink, type Link, type Netlink } from '@cni/netlink';
-import { CNI_ERROR_CODES, CniError, type ConfigReader } from '@cni/spec';
-import { isLinkGone, openSandbox } from './sandbox.ts';
+import { openNetlink, type IpvlanAdd, type Link, type MacvlanAdd, type Netlink, type VlanAdd } from '@cni/netlink';
+import { CNI_ERROR_CODES, CniError, type ConfigReader, type InterfaceV100 } from '@cni/spec';
+import { createThenRename } from './rename.ts';
+import { isLinkGone, messageOf, openSandbox } from './sandbox.ts';
 
 /** What locating a master needs from a configuration. */
 export interface MasterConf {
@@ -85,4 +86,73 @@ export function readChildMtu(reader: ConfigReader): number {
     return 0;
   }
   return value.value;
+}
+
+/** The links {@link createOnMaster} makes: those made on a parent. */
+export type ChildLinkAdd = MacvlanAdd | IpvlanAdd | VlanAdd;
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A child link's kind-specific part; createOnMaster adds its name, parent, MTU and namespace. */
+export type ChildLinkSpec = DistributiveOmit<ChildLinkAdd, 'name' | 'parentIndex' | 'mtu' | 'netns'>;
+
+/** Options of {@link createOnMaster}. */
+export interface CreateOnMasterOptions {
+  /** The container's namespace path and the name the link must end up with (CNI_IFNAME). */
+  request: { readonly netns: string; readonly ifName: string };
+  /** Which master, the MTU (0: the master's), and where the master lives. */
+  conf: MasterConf;
+  /** The container's namespace handle, where the link ends up. */
+  container: Netlink;
+  /** The temporary name's prefix (see {@link createThenRename}). */
+  prefix: string;
+  /** The link's kind-specific part: `{ kind: 'macvlan', mode: 'bridge' }`. */
+  link: ChildLinkSpec;
+  /** What the link is, for messages; default its kind (`vlan 100` reads better for a vlan). */
+  what?: string;
+  /**
+   * A plugin's own wording for a creation failure it recognises (ipvlan's busy master);
+   * `undefined` for the common one: `failed to create <what> on master "<name>": <reason>`.
+   */
+  explainCreateError?: (error: unknown, master: ResolvedMaster) => Error | undefined;
+}
+
+/**
+ * The ADD step of every plugin that makes a child of a master (macvlan, ipvlan, vlan): resolve the
+ * master ({@link resolveMaster}), make the link under a temporary name straight inside the
+ * container ({@link createThenRename}) and return it as the result's interface. With the master in
+ * the container the link is made there; otherwise on the host handle and placed in the container
+ * by IFLA_NET_NS_FD, so it never shows on the host.
+ */
+export async function createOnMaster(options: CreateOnMasterOptions): Promise<InterfaceV100> {
+  const { conf, request } = options;
+  const what = options.what ?? options.link.kind;
+  const master = await resolveMaster(conf, request.netns);
+  try {
+    const link = await createThenRename({
+      container: options.container,
+      ifName: request.ifName,
+      prefix: options.prefix,
+      kind: options.link.kind,
+      create: async (name) => {
+        const spec = {
+          ...options.link,
+          name,
+          parentIndex: master.link.index,
+          ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
+        } as ChildLinkAdd;
+        try {
+          await master.nl.link.add(conf.linkInContainer ? spec : { ...spec, netns: request.netns });
+        } catch (error) {
+          throw (
+            options.explainCreateError?.(error, master) ??
+            new Error(`failed to create ${what} on master "${master.name}": ${messageOf(error)}`, { cause: error })
+          );
+        }
+      },
+    });
+    return { name: request.ifName, mac: link.mac ?? '', sandbox: request.netns };
+  } finally {
+    master.nl.close();
+  }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-import { NetlinkError, NetnsGoneError, openNetlink, type Netlink } from '@cni/netlink';
+import { parseIp } from '@cni/ip';
+import { NetlinkError, NetnsGoneError, openNetlink, type Link, type Netlink } from '@cni/netlink';
 import { CNI_ERROR_CODES, CniError } from '@cni/spec';
 
 /** True when opening a namespace failed because its file is gone (ENOENT). */
@@ -63,6 +64,50 @@ export async function deleteSandboxLink(netns: string, ifName: string): Promise<
   } finally {
     container.close();
   }
+}
+
+/**
+ * DEL of a veth plugin's container end (bridge, ptp), as upstream's `DelLinkByNameAddr`: remove
+ * `ifName` and return its global unicast addresses (what masquerading was set up for).
+ * `undefined` when the namespace is gone or there is none, `[]` when the link is already gone.
+ */
+export async function deleteSandboxLinkByNameAddr(netns: string, ifName: string): Promise<string[] | undefined> {
+  const container = await openSandboxForDel(netns);
+  if (!container) return undefined;
+  try {
+    const link = await container.link.find({ name: ifName });
+    if (!link) return [];
+    const addresses = await container.address.list({ link: { index: link.index } });
+    try {
+      await container.link.del({ index: link.index });
+    } catch (error) {
+      if (!isLinkGone(error)) throw new Error(`failed to delete "${ifName}": ${messageOf(error)}`, { cause: error });
+    }
+    return addresses.filter((address) => parseIp(address.address).isGlobalUnicast).map((address) => address.cidr);
+  } finally {
+    container.close();
+  }
+}
+
+/** The link types whose `kind` may be `K` (`ipvlan` gives IpvlanLink, whose kind is `ipvlan | ipvtap`). */
+export type LinkOfKind<K extends Link['kind']> = Link extends infer L ? (L extends { kind: infer LK } ? (K extends LK ? L : never) : never) : never;
+
+/**
+ * CHECK of a plugin's container link: the link prevResult names exists in the container, is of
+ * `kind`, and has prevResult's MAC when it gives one. Returns the link for the plugin's own checks.
+ */
+export async function checkSandboxLink<K extends Link['kind']>(
+  container: Netlink,
+  iface: { name: string; mac?: string | undefined },
+  kind: K,
+): Promise<LinkOfKind<K>> {
+  const link = await container.link.find({ name: iface.name });
+  if (!link) throw new Error(`container interface "${iface.name}" of prevResult not found`);
+  if (link.kind !== kind) throw new Error(`container interface "${iface.name}" is a ${link.kind}, not ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`);
+  if (iface.mac && iface.mac.toLowerCase() !== link.mac) {
+    throw new Error(`interface "${iface.name}" MAC ${iface.mac} doesn't match container MAC ${link.mac ?? ''}`);
+  }
+  return link as LinkOfKind<K>;
 }
 
 /** The message of anything thrown. */

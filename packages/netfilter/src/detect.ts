@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { NetfilterValidationError } from './errors.ts';
+import { NetfilterCommandError, NetfilterUnavailableError, NetfilterValidationError } from './errors.ts';
 import { iptablesCommand, type IptablesVariant } from './iptables.ts';
 import { getDefaultRunner, type CommandRunner } from './runner.ts';
 
@@ -73,4 +73,15 @@ export async function chooseBackend(requested: string | undefined, options: Dete
   }
   if (!(await supportsIptables(options)) && (await supportsNftables(options))) return 'nftables';
   return 'iptables';
+}
+
+/**
+ * A command failure as a {@link NetfilterUnavailableError} when `backend` cannot work here at all
+ * (its binary missing, the kernel lacking it); any other error comes back unchanged.
+ */
+export async function explainUnavailable(backend: NetfilterBackend, error: unknown, options: DetectOptions = {}): Promise<unknown> {
+  if (!NetfilterCommandError.isInstance(error)) return error;
+  const usable = backend === 'iptables' ? await supportsIptables(options) : await supportsNftables(options);
+  if (usable) return error;
+  return new NetfilterUnavailableError(backend, `${backend} is not usable here: ${error.message}`, { cause: error });
 }

@@ -9,7 +9,7 @@ export {
 export { createCommandRunner, getDefaultRunner, runChecked } from './runner.ts';
 export type { CommandRunner, CommandRunnerOptions, CommandResult, RunOptions } from './runner.ts';
 
-export { supportsIptables, supportsNftables, chooseBackend } from './detect.ts';
+export { supportsIptables, supportsNftables, chooseBackend, explainUnavailable } from './detect.ts';
 export type { NetfilterBackend, DetectOptions } from './detect.ts';
 
 export {
@@ -45,47 +45,9 @@ export {
   formatComment,
   parseComment,
   goQuote,
-  masqueradeNetworkHash,
-  masqueradeInstanceHash,
-  masqueradeComment,
-  macSpoofCheckRefId,
-  macSpoofCheckChain,
-  macSpoofCheckComment,
+  truncateUtf8,
   NFT_COMMENT_MAX_BYTES,
 } from './names.ts';
 
 export { parseCidr, validateInterfaceName, validateContainerId, validateNetworkName, validateMac } from './validate.ts';
 export type { ParsedCidr } from './validate.ts';
-
-export {
-  MASQUERADE_TABLE,
-  MASQUERADE_CHAIN,
-  iptablesMasquerade,
-  nftablesMasquerade,
-  setupIpMasq,
-  teardownIpMasq,
-  gcIpMasq,
-  listIpMasq,
-} from './masquerade.ts';
-export type {
-  MasqueradeAttachment,
-  MasqueradeBackend,
-  MasqueradeEntry,
-  MasqueradeOptions,
-  AttachmentRef,
-} from './masquerade.ts';
-
-export {
-  MAC_SPOOF_CHECK_TABLE,
-  MAC_SPOOF_CHECK_BASE_CHAIN,
-  setupMacSpoofCheck,
-  teardownMacSpoofCheck,
-  listMacSpoofChecks,
-  gcMacSpoofChecks,
-} from './macspoofchk.ts';
-export type {
-  MacSpoofCheckAttachment,
-  MacSpoofCheckEntry,
-  MacSpoofCheckOptions,
-  MacSpoofCheckGcOptions,
-} from './macspoofchk.ts';

@@ -119,31 +119,8 @@ export function parseComment(comment: string): { name: string; id: string } | un
   return { name: name.value, id: id.value };
 }
 
-/** The 16-character hash naming a network in the nftables masquerade comments. */
-export function masqueradeNetworkHash(network: string): string {
-  return formatHashWithPrefix(16, '', network);
-}
-
-/**
- * The `<hash16(network)>-<hash16(ifname:containerID)>` prefix that identifies the nftables
- * masquerade rules of one attachment.
- */
-export function masqueradeInstanceHash(network: string, ifName: string, containerId: string): string {
-  return `${masqueradeNetworkHash(network)}-${formatHashWithPrefix(16, '', `${ifName}:${containerId}`)}`;
-}
-
 /** nft keeps at most 128 bytes of a rule comment. */
 export const NFT_COMMENT_MAX_BYTES = 128;
-
-/**
- * The nftables masquerade comment: the instance hash, then a readable description with double
- * quotes removed, cut to 128 bytes (upstream's `commentForInstance`).
- */
-export function masqueradeComment(network: string, ifName: string, containerId: string): string {
-  const strip = (value: string) => value.replaceAll('"', '');
-  const comment = `${masqueradeInstanceHash(network, ifName, containerId)}, net: ${strip(network)}, if: ${strip(ifName)}, id: ${strip(containerId)}`;
-  return truncateUtf8(comment, NFT_COMMENT_MAX_BYTES);
-}
 
 /** Cut a string to at most `maxBytes` of UTF-8 without splitting a character. */
 export function truncateUtf8(value: string, maxBytes: number): string {
@@ -157,22 +134,4 @@ export function truncateUtf8(value: string, maxBytes: number): string {
     bytes += size;
   }
   return out;
-}
-
-/**
- * The identifier of one macspoofchk attachment, `<containerID>-<ifname>`, from which its
- * chain names and rule comments derive (upstream bridge's `uniqueID`).
- */
-export function macSpoofCheckRefId(containerId: string, ifName: string): string {
-  return `${containerId}-${ifName}`;
-}
-
-/** The per-attachment macspoofchk chain, `cni-br-iface-<refId>`; its MAC chain adds `-mac`. */
-export function macSpoofCheckChain(refId: string): string {
-  return `cni-br-iface-${refId}`;
-}
-
-/** The comment on every macspoofchk rule, `macspoofchk-<refId>`. */
-export function macSpoofCheckComment(refId: string): string {
-  return `macspoofchk-${refId}`;
 }

@@ -4,8 +4,6 @@ import { IptablesBatch, iptablesRuleKey } from './batch.ts';
 import { chooseBackend, supportsIptables, supportsNftables } from './detect.ts';
 import { NetfilterCommandError, NetfilterError, NetfilterUnavailableError, NetfilterValidationError } from './errors.ts';
 import { formatIptablesWords, iptablesRestoreCommand, parseIptablesListing, ruleOption, splitIptablesWords } from './iptables.ts';
-import { setupMacSpoofCheck } from './macspoofchk.ts';
-import { listIpMasq, setupIpMasq, teardownIpMasq } from './masquerade.ts';
 import { parseNftListing } from './nftables.ts';
 import type { CommandRunner } from './runner.ts';
 import { parseCidr, validateContainerId, validateInterfaceName, validateMac, validateNetworkName } from './validate.ts';
@@ -208,25 +206,5 @@ describe('backend choice', () => {
     expect(await chooseBackend('nftables', { runner })).toBe('nftables');
     expect(runner.calls).toEqual([]);
     await expect(chooseBackend('ebtables', { runner })).rejects.toThrow(/invalid backend "ebtables"/);
-  });
-});
-
-describe('unusable backends', () => {
-  const missing: CommandRunner = async (file, args) => {
-    throw new NetfilterCommandError([file, ...args], -1, `ENOENT spawn ${file} ENOENT`);
-  };
-  const attachment = { network: 'n', containerId: 'c', ifName: 'eth0', addresses: ['10.0.0.2/24'] };
-
-  it('reports a backend that cannot run here as unavailable', async () => {
-    await expect(setupIpMasq(attachment, { runner: missing, backend: 'nftables' })).rejects.toSatisfy(
-      (error: unknown) => NetfilterUnavailableError.isInstance(error) && error.backend === 'nftables',
-    );
-    await expect(setupIpMasq(attachment, { runner: missing })).rejects.toThrow(/^iptables is not usable here: running \["iptables"/);
-    await expect(
-      setupMacSpoofCheck({ containerId: 'c', ifName: 'eth0', hostIfName: 'veth1', mac: '02:00:00:00:00:01' }, { runner: missing }),
-    ).rejects.toSatisfy(NetfilterUnavailableError.isInstance);
-    // Teardown and listing have nothing to do where neither backend exists.
-    await expect(teardownIpMasq(attachment, { runner: missing })).resolves.toBeUndefined();
-    await expect(listIpMasq({ runner: missing })).resolves.toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ describe('NetlinkError', () => {
     expect(tagOfErrno(17)).toBe('AlreadyExists');
     expect(tagOfErrno(1)).toBe('PermissionDenied');
     expect(tagOfErrno(16)).toBe('Busy');
+    expect(tagOfErrno(11)).toBe('WouldBlock'); // EAGAIN: one name in netlink and sys
     expect(tagOfErrno(4)).toBe('Interrupted');
     expect(tagOfErrno(95)).toBe('NotSupported');
     expect(tagOfErrno(22)).toBe('InvalidArgument');

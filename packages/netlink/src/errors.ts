@@ -1,21 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-import { errnoMessage, errnoName } from './internal/errno.ts';
+import { errnoMessage, errnoName, tagOfErrno as sysTagOfErrno, type ErrnoTag } from '@cni/sys';
 
 /**
- * What went wrong, normalised once from the kernel's errno so callers branch on a tag rather
- * than on numbers: `NotFound` covers ENODEV, ENOENT, ESRCH and EADDRNOTAVAIL, `AlreadyExists`
- * EEXIST, and so on. `Interrupted` is what is left when a dump was interrupted more often than
- * the library retries it.
+ * What went wrong, normalised once from the kernel's errno by @cni/sys's one errno table, so
+ * callers branch on a tag rather than on numbers: `NotFound` covers ENODEV, ENOENT, ESRCH and
+ * EADDRNOTAVAIL, `AlreadyExists` EEXIST, `WouldBlock` EAGAIN, and so on. `Interrupted` is also
+ * what is left when a dump was interrupted more often than the library retries it.
  */
-export type NetlinkErrorTag =
-  | 'NotFound'
-  | 'AlreadyExists'
-  | 'PermissionDenied'
-  | 'Busy'
-  | 'Interrupted'
-  | 'NotSupported'
-  | 'InvalidArgument'
-  | 'Unknown';
+export type NetlinkErrorTag = ErrnoTag;
 
 /** Options of {@link NetlinkError}. */
 export interface NetlinkErrorOptions {
@@ -36,40 +28,8 @@ export interface NetlinkErrorOptions {
 const marker = Symbol.for('cni.netlink.error');
 const notFoundMarker = Symbol.for('cni.netlink.link-not-found');
 
-/** The tag of a positive errno. */
-export function tagOfErrno(errno: number): NetlinkErrorTag {
-  switch (errno) {
-    case 2: // ENOENT
-    case 3: // ESRCH
-    case 19: // ENODEV
-    case 99: // EADDRNOTAVAIL
-      return 'NotFound';
-    case 17: // EEXIST
-      return 'AlreadyExists';
-    case 1: // EPERM
-    case 13: // EACCES
-      return 'PermissionDenied';
-    case 16: // EBUSY
-    case 11: // EAGAIN
-      return 'Busy';
-    case 4: // EINTR
-      return 'Interrupted';
-    case 95: // EOPNOTSUPP
-    case 93: // EPROTONOSUPPORT
-    case 97: // EAFNOSUPPORT
-    case 38: // ENOSYS
-      return 'NotSupported';
-    case 22: // EINVAL
-    case 34: // ERANGE
-    case 7: // E2BIG
-    case 36: // ENAMETOOLONG
-    case 33: // EDOM
-    case 90: // EMSGSIZE
-      return 'InvalidArgument';
-    default:
-      return 'Unknown';
-  }
-}
+/** The tag of a positive errno: @cni/sys's, the one table of the workspace. */
+export const tagOfErrno: (errno: number) => NetlinkErrorTag = sysTagOfErrno;
 
 /**
  * The one error of this package: a netlink request the kernel refused, or arguments refused

@@ -288,8 +288,8 @@ function startThreadPool(): void {
 
 /**
  * Run `fn` inside the network namespace `netns` on the calling thread, and always return to
- * the original namespace afterwards, also when `fn` throws. Takes an open {@link Netns} or a
- * path (opened and closed around the call).
+ * the original namespace afterwards, also when `fn` throws. Takes an open {@link Netns}, a
+ * path (opened and closed around the call) or an open descriptor (left open).
  *
  * `fn` must be synchronous: only the calling thread moves, so anything it leaves for later (a
  * promise, a callback, `fs.promises`, `dgram` binding on a later tick) would run in the host
@@ -304,8 +304,9 @@ function startThreadPool(): void {
  * const forwarding = withNetns('/var/run/netns/c1', () => readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8'));
  * ```
  */
-export function withNetns<T>(netns: Netns | string, fn: (netns: Netns) => T): Synchronous<T> {
-  const target = typeof netns === 'string' ? openNetns(netns) : netns;
+export function withNetns<T>(netns: Netns | string | number, fn: (netns: Netns) => T): Synchronous<T> {
+  // A number is a descriptor the caller owns (a netlink handle's IFLA_NET_NS_FD): left open.
+  const target = typeof netns === 'string' ? openNetns(netns) : typeof netns === 'number' ? new Netns(`fd ${netns}`, netns) : netns;
   try {
     let original: number;
     try {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { describe, expect, it } from 'vitest';
-import { SysError, errnoName, tagOfErrno } from './errors.ts';
+import { errnoMessage, errnoName, tagOfErrno } from './errno.ts';
+import { SysError } from './errors.ts';
 
 describe('SysError', () => {
   it('names the call, quotes the target and lowercases the system text', () => {
@@ -33,7 +34,9 @@ describe('SysError', () => {
     [9, 'InvalidArgument'],
     [95, 'NotSupported'],
     [97, 'NotSupported'],
-    [4, 'Unknown'],
+    [4, 'Interrupted'],
+    [34, 'InvalidArgument'],
+    [101, 'Unknown'],
   ] as const)('maps errno %i to %s', (errno, tag) => {
     expect(tagOfErrno(errno)).toBe(tag);
   });
@@ -42,5 +45,8 @@ describe('SysError', () => {
     expect(errnoName(2)).toBe('ENOENT');
     expect(errnoName(11)).toBe('EAGAIN');
     expect(errnoName(99999)).toBe('E99999');
+    expect(errnoName(71)).toBe('EPROTO'); // not in the table: the system's name
+    expect(errnoMessage(19)).toBe('No such device');
+    expect(errnoMessage(99999)).toBe('errno 99999');
   });
 });

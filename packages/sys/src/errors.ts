@@ -1,19 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-import { nodeRequire } from './internal/require.ts';
+import { errnoName, tagOfErrno, type ErrnoTag } from './errno.ts';
 
-/**
- * What a failed system call means to a caller, whatever the exact errno: callers branch on
- * the tag (a DEL path treats `NotFound` as done, a lock path retries on `WouldBlock`).
- */
-export type SysErrorTag =
-  | 'NotFound'
-  | 'AlreadyExists'
-  | 'PermissionDenied'
-  | 'Busy'
-  | 'WouldBlock'
-  | 'InvalidArgument'
-  | 'NotSupported'
-  | 'Unknown';
+/** What a failed system call means to a caller: the one errno tag of the workspace. */
+export type SysErrorTag = ErrnoTag;
 
 const marker = Symbol.for('cni.sys.error');
 
@@ -64,58 +53,4 @@ export class SysError extends Error {
   static isInstance(value: unknown): value is SysError {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[marker] === true;
   }
-}
-
-/** The tag of an errno (Linux numbering). */
-export function tagOfErrno(errno: number): SysErrorTag {
-  switch (errno) {
-    case 2: // ENOENT
-    case 3: // ESRCH
-    case 6: // ENXIO
-    case 19: // ENODEV
-    case 99: // EADDRNOTAVAIL
-      return 'NotFound';
-    case 17: // EEXIST
-      return 'AlreadyExists';
-    case 1: // EPERM
-    case 13: // EACCES
-      return 'PermissionDenied';
-    case 16: // EBUSY
-    case 98: // EADDRINUSE
-      return 'Busy';
-    case 11: // EAGAIN, EWOULDBLOCK
-    case 115: // EINPROGRESS
-      return 'WouldBlock';
-    case 9: // EBADF
-    case 14: // EFAULT
-    case 20: // ENOTDIR
-    case 21: // EISDIR
-    case 22: // EINVAL
-    case 36: // ENAMETOOLONG
-    case 88: // ENOTSOCK
-      return 'InvalidArgument';
-    case 38: // ENOSYS
-    case 92: // ENOPROTOOPT
-    case 93: // EPROTONOSUPPORT
-    case 94: // ESOCKTNOSUPPORT
-    case 95: // EOPNOTSUPP
-    case 97: // EAFNOSUPPORT
-      return 'NotSupported';
-    default:
-      return 'Unknown';
-  }
-}
-
-let names: Map<number, string> | undefined;
-
-/** The symbolic name of an errno, e.g. `ENOENT` for 2. */
-export function errnoName(errno: number): string {
-  if (!names) {
-    names = new Map();
-    // Loaded on the first error only: node:os is not free to import, and most runs see no error.
-    const { constants } = nodeRequire()('node:os') as typeof import('node:os');
-    // First name wins: EAGAIN before EWOULDBLOCK, as strace prints it.
-    for (const [name, value] of Object.entries(constants.errno)) if (!names.has(value)) names.set(value, name);
-  }
-  return names.get(errno) ?? `E${errno}`;
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-export { SysError, tagOfErrno, errnoName } from './errors.ts';
+export { SysError } from './errors.ts';
 export type { SysErrorTag, SysErrorOptions } from './errors.ts';
+export { errnoMessage, errnoName, tagOfErrno } from './errno.ts';
+export type { ErrnoTag } from './errno.ts';
 
 export {
   setns,

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // The only module of this package that touches ffi-rs. It opens libnl-3 for the socket's life
-// cycle (alloc, connect, free) and libc for setns, send and recv on that socket's descriptor;
+// cycle (alloc, connect, free) and libc for send and recv on that socket's descriptor (namespaces
+// are entered through @cni/netns);
 // messages are encoded and decoded in TypeScript (../message/), so one request costs one FFI
 // call each way instead of one per attribute.
+import { NetnsError, withNetns } from '@cni/netns';
+import { SysError } from '@cni/sys';
 import { nodeFs, nodeModule } from '../node.ts';
 
 /** ffi-rs's native binding, the part of it this module uses. */
@@ -32,7 +35,6 @@ const I64 = 8;
 const EXTERNAL = 11;
 const U64 = 12;
 
-const CLONE_NEWNET = 0x40000000;
 const NETLINK_ROUTE = 0;
 const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
@@ -106,6 +108,21 @@ export class SyscallError extends Error {
   }
 }
 
+/**
+ * Run `fn` with the calling thread inside the namespace `netnsFd` (synchronously, always coming
+ * back), through @cni/netns; a refused setns is a {@link SyscallError} with its errno, as before.
+ */
+function inNetns<T extends number>(netnsFd: number, fn: () => T): T {
+  try {
+    return withNetns(netnsFd, fn) as T;
+  } catch (error) {
+    if (NetnsError.isInstance(error) && SysError.isInstance(error.cause) && error.cause.syscall === 'setns' && !/return to the original/.test(error.message)) {
+      throw new SyscallError('setns', error.cause.errno);
+    }
+    throw error;
+  }
+}
+
 const BUFFER_SIZE = 1 << 18;
 
 /**
@@ -149,22 +166,11 @@ export class RawSocket {
     if (netnsFd === undefined) {
       connected = call('libnl-3', 'nl_connect', I32, [EXTERNAL, I32], [sock, NETLINK_ROUTE]) as number;
     } else {
-      const home = nodeFs().openSync('/proc/thread-self/ns/net', 'r');
       try {
-        const entered = callErrno('setns', I32, [I32, I32], [netnsFd, CLONE_NEWNET]);
-        if (entered.value !== 0) {
-          call('libnl-3', 'nl_socket_free', VOID, [EXTERNAL], [sock]);
-          throw new SyscallError('setns', entered.errnoCode);
-        }
-        try {
-          connected = call('libnl-3', 'nl_connect', I32, [EXTERNAL, I32], [sock, NETLINK_ROUTE]) as number;
-        } finally {
-          const back = callErrno('setns', I32, [I32, I32], [home, CLONE_NEWNET]);
-          // Staying in the wrong namespace would corrupt everything the process does next.
-          if (back.value !== 0) throw new Error(`failed to return to the original netns: errno ${back.errnoCode}`);
-        }
-      } finally {
-        nodeFs().closeSync(home);
+        connected = inNetns(netnsFd, () => call('libnl-3', 'nl_connect', I32, [EXTERNAL, I32], [sock, NETLINK_ROUTE]) as number);
+      } catch (error) {
+        call('libnl-3', 'nl_socket_free', VOID, [EXTERNAL], [sock]);
+        throw error;
       }
     }
     if (connected < 0) {
@@ -214,27 +220,9 @@ export function createTunTap(
   const TUNSETPERSIST = 0x400454cb;
   const TUNSETOWNER = 0x400454cc;
   const TUNSETGROUP = 0x400454ce;
-  const enter = (): (() => void) => {
-    if (netnsFd === undefined) return () => {};
-    const home = nodeFs().openSync('/proc/thread-self/ns/net', 'r');
-    const entered = callErrno('setns', I32, [I32, I32], [netnsFd, CLONE_NEWNET]);
-    if (entered.value !== 0) {
-      nodeFs().closeSync(home);
-      throw new SyscallError('setns', entered.errnoCode);
-    }
-    return () => {
-      const back = callErrno('setns', I32, [I32, I32], [home, CLONE_NEWNET]);
-      nodeFs().closeSync(home);
-      if (back.value !== 0) throw new Error(`failed to return to the original netns: errno ${back.errnoCode}`);
-    };
-  };
-  const leave = enter();
-  let tun: number;
-  try {
-    tun = nodeFs().openSync('/dev/net/tun', 'r+');
-  } finally {
-    leave();
-  }
+  // The device is made in the namespace that opened /dev/net/tun.
+  const openTun = (): number => nodeFs().openSync('/dev/net/tun', 'r+');
+  const tun = netnsFd === undefined ? openTun() : inNetns(netnsFd, openTun);
   const ifreq = call('libc', 'calloc', EXTERNAL, [U64, U64], [1, 64]) as Pointer;
   try {
     const view = ffi().createExternalBuffer(ifreq, 64);

@@ -2,12 +2,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nextIp, parseCidr } from '@cni/ip';
 import { configureIface } from '@cni/ipam';
-import { setupIpMasq, setupMacSpoofCheck, teardownIpMasq, teardownMacSpoofCheck } from '@cni/netfilter';
 import type { Link, Netlink } from '@cni/netlink';
 import { writeSysctl } from '@cni/netns';
 import { UndoStack, type AddRequest } from '@cni/skel';
 import { dnsConfSet, toCurrentResult, type InterfaceV100, type Result, type ResultV100 } from '@cni/spec';
-import { attachmentAlias, enableForward, openHost, openSandbox, setupVeth } from '@cni/link';
+import { attachmentAlias, enableForward, openHost, openSandbox, setupIpMasq, setupMacSpoofCheck, setupVeth, teardownIpMasq, teardownMacSpoofCheck } from '@cni/link';
 import { ensureAddr, ensureBridge, ensureVlanInterface, pinMac, setupBridgePort, bridgeByName } from './bridge-link.ts';
 import { loadConf, type BridgeNetConf } from './net-conf.ts';
 

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-import { gcIpMasq, gcMacSpoofChecks, type MacSpoofCheckEntry } from '@cni/netfilter';
 import type { Netlink } from '@cni/netlink';
 import { validAttachments, type GcRequest } from '@cni/skel';
-import { gcHostVeths, isAttachmentOf, openHost, parseAttachmentAlias } from '@cni/link';
+import { gcHostVeths, gcIpMasq, gcMacSpoofChecks, isAttachmentOf, type MacSpoofCheckEntry, openHost, parseAttachmentAlias } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
 /**

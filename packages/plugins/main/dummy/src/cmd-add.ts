@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-import { configureIface, withIpam } from '@cni/ipam';
+import { configureIface, ipamAddFor } from '@cni/ipam';
 import type { Netlink } from '@cni/netlink';
-import type { AddRequest } from '@cni/skel';
-import type { InterfaceV100, Result, ResultV100 } from '@cni/spec';
+import { UndoStack, type AddRequest } from '@cni/skel';
+import type { InterfaceV100, Result } from '@cni/spec';
 import { messageOf, openSandbox } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
@@ -26,24 +26,14 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   loadConf(request.conf);
   const container = await openSandbox(request.netns);
   try {
+    await using undo = new UndoStack();
     const iface = await createDummy(container, request.ifName, request.netns);
-    try {
-      return await withIpam(request, async (ipamResult) => {
-        const result: ResultV100 = {
-          ...ipamResult,
-          cniVersion: '1.1.0',
-          interfaces: [iface],
-          // All addresses apply to the container's dummy interface.
-          ips: (ipamResult.ips ?? []).map((ip) => ({ ...ip, interface: 0 })),
-        };
-        await configureIface(request.ifName, result, { netns: request.netns });
-        return result;
-      });
-    } catch (error) {
-      // Delete the link to avoid a link leak in the container.
-      await container.link.del({ name: request.ifName }).catch(() => undefined);
-      throw error;
-    }
+    undo.defer(() => container.link.del({ name: request.ifName }));
+    // The result keeps IPAM's DNS, as upstream's dummy.
+    const result = await ipamAddFor(request, iface, undo, { keepDns: true });
+    await configureIface(request.ifName, result, { netns: request.netns });
+    undo.dismiss();
+    return result;
   } finally {
     container.close();
   }

@@ -3,6 +3,7 @@
 import { randomBytes } from '@cni/sys';
 import { openNetlink, type Link, type Netlink } from '@cni/netlink';
 import { createNetns, deleteNetns, getCurrentNetns, type Netns } from '@cni/netns';
+import { UndoStack } from '@cni/skel';
 import { messageOf } from '@cni/link';
 
 /**
@@ -21,11 +22,6 @@ function tempNetns(): Netns {
   return temp;
 }
 
-/** Run the undo steps in reverse order, ignoring their own failures: the first error is the one to report. */
-async function undo(steps: (() => Promise<unknown>)[]): Promise<void> {
-  for (const step of steps.reverse()) await step().catch(() => undefined);
-}
-
 /**
  * Move `hostDev` into the container as `ifName`, as upstream's `moveLinkIn`: into a temporary
  * namespace, renamed there, its original name kept as the link alias, into the container, up.
@@ -36,8 +32,11 @@ export async function moveLinkIn(host: Netlink, hostDev: Link, container: Netlin
   const temp = tempNetns();
   const hostNs = getCurrentNetns();
   let tempNl: Netlink | undefined;
-  const steps: (() => Promise<unknown>)[] = [];
   try {
+    // Disposed (run unless dismissed) before the finally below closes what the steps use.
+    await using steps = new UndoStack();
+    // The last step of an undo: the device, back on the host, up again if it was.
+    if (hostDev.up) steps.defer(() => host.link.setUp({ name: hostDevName }));
     try {
       await host.link.setNetns({ index: hostDev.index }, temp.fd);
     } catch (error) {
@@ -47,35 +46,33 @@ export async function moveLinkIn(host: Netlink, hostDev: Link, container: Netlin
     const inTemp = tempNl;
     // Closing a namespace that still holds the device would destroy a virtual one and send a
     // physical one to the initial namespace, not to ours: move it back actively.
-    steps.push(() => inTemp.link.setNetns({ name: hostDevName }, hostNs.fd));
-    if (hostDev.up) steps.unshift(() => host.link.setUp({ name: hostDevName }));
+    steps.defer(() => inTemp.link.setNetns({ name: hostDevName }, hostNs.fd));
     try {
       await inTemp.link.setName({ name: hostDevName }, ifName);
     } catch (error) {
       throw new Error(`failed to rename host device "${hostDevName}" to "${ifName}": ${messageOf(error)}`, { cause: error });
     }
-    steps.push(() => inTemp.link.setName({ name: ifName }, hostDevName));
+    steps.defer(() => inTemp.link.setName({ name: ifName }, hostDevName));
     try {
       await inTemp.link.setAlias({ name: ifName }, hostDevName);
     } catch (error) {
       throw new Error(`failed to set alias to "${hostDevName}": ${messageOf(error)}`, { cause: error });
     }
-    steps.push(() => inTemp.link.setAlias({ name: ifName }, ''));
+    steps.defer(() => inTemp.link.setAlias({ name: ifName }, ''));
     try {
       await inTemp.link.setNetns({ name: ifName }, containerPath);
     } catch (error) {
       throw new Error(`failed to move "${ifName}" (host: "${hostDevName}") to container NS: ${messageOf(error)}`, { cause: error });
     }
-    steps.push(() => container.link.setNetns({ name: ifName }, temp.fd));
+    steps.defer(() => container.link.setNetns({ name: ifName }, temp.fd));
     try {
       await container.link.setUp({ name: ifName });
     } catch (error) {
       throw new Error(`failed to set "${ifName}" up: ${messageOf(error)}`, { cause: error });
     }
-    return await container.link.get({ name: ifName });
-  } catch (error) {
-    await undo(steps);
-    throw error;
+    const link = await container.link.get({ name: ifName });
+    steps.dismiss();
+    return link;
   } finally {
     tempNl?.close();
     hostNs.close();
@@ -100,9 +97,10 @@ export async function moveLinkOut(container: Netlink, containerPath: string, ifN
   const temp = tempNetns();
   const hostNs = getCurrentNetns();
   let tempNl: Netlink | undefined;
-  const steps: (() => Promise<unknown>)[] = [];
-  if (contDev.up) steps.push(() => container.link.setUp({ name: ifName }));
   try {
+    // Disposed (run unless dismissed) before the finally below closes what the steps use.
+    await using steps = new UndoStack();
+    if (contDev.up) steps.defer(() => container.link.setUp({ name: ifName }));
     try {
       await container.link.setNetns({ name: ifName }, temp.fd);
     } catch (error) {
@@ -110,27 +108,25 @@ export async function moveLinkOut(container: Netlink, containerPath: string, ifN
     }
     tempNl = await openNetlink({ netns: temp.fd });
     const inTemp = tempNl;
-    steps.push(() => inTemp.link.setNetns({ name: ifName }, containerPath));
+    steps.defer(() => inTemp.link.setNetns({ name: ifName }, containerPath));
     try {
       await inTemp.link.setName({ name: ifName }, hostDevName);
     } catch (error) {
       throw new Error(`failed to rename device "${ifName}" to "${hostDevName}": ${messageOf(error)}`, { cause: error });
     }
-    steps.push(() => inTemp.link.setName({ name: hostDevName }, ifName));
+    steps.defer(() => inTemp.link.setName({ name: hostDevName }, ifName));
     try {
       await inTemp.link.setAlias({ name: hostDevName }, '');
     } catch (error) {
       throw new Error(`failed to unset alias of "${hostDevName}": ${messageOf(error)}`, { cause: error });
     }
-    steps.push(() => inTemp.link.setAlias({ name: hostDevName }, hostDevName));
+    steps.defer(() => inTemp.link.setAlias({ name: hostDevName }, hostDevName));
     try {
       await inTemp.link.setNetns({ name: hostDevName }, hostNs.fd);
     } catch (error) {
       throw new Error(`failed to move "${hostDevName}" to hostNS: ${messageOf(error)}`, { cause: error });
     }
-  } catch (error) {
-    await undo(steps);
-    throw error;
+    steps.dismiss();
   } finally {
     tempNl?.close();
     hostNs.close();

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { validateExpectedInterfaceIps, validateExpectedRoutes } from '@cni/ipam';
 import { requirePrevResultInterface, type CheckRequest } from '@cni/skel';
-import { openSandbox, resolveMaster } from '@cni/link';
+import { checkSandboxLink, openSandbox, resolveMaster } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
 /**
@@ -19,14 +19,9 @@ export async function cmdCheck(request: CheckRequest): Promise<void> {
     // The master still exists; a chained ipvlan without a configured master has no way to know its
     // parent any more (prevResult is now ipvlan's own result), so that check applies only otherwise.
     if (conf.master !== '' || conf.ipamType !== '') (await resolveMaster(conf, request.netns)).nl.close();
-    const link = await container.link.find({ name: iface.name });
-    if (!link) throw new Error(`container interface "${iface.name}" of prevResult not found`);
-    if (link.kind !== 'ipvlan') throw new Error(`container interface "${iface.name}" is a ${link.kind}, not an ipvlan`);
+    const link = await checkSandboxLink(container, iface, 'ipvlan');
     if (link.mode !== conf.mode) {
       throw new Error(`container ipvlan mode ${link.mode ?? 'unknown'} does not match expected value: ${conf.mode}`);
-    }
-    if (iface.mac && iface.mac.toLowerCase() !== link.mac) {
-      throw new Error(`interface "${iface.name}" MAC ${iface.mac} doesn't match container MAC ${link.mac ?? ''}`);
     }
     await validateExpectedInterfaceIps(container, request.ifName, result.ips ?? []);
     await validateExpectedRoutes(container, result.routes ?? []);

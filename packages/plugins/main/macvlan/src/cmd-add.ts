@@ -1,46 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-import { configureIface } from '@cni/ipam';
-import type { Netlink } from '@cni/netlink';
+import { configureIface, ipamAddFor } from '@cni/ipam';
 import { writeSysctl } from '@cni/netns';
 import { UndoStack, type AddRequest } from '@cni/skel';
-import { toCurrentResult, type InterfaceV100, type Result, type ResultV100 } from '@cni/spec';
-import { createThenRename, messageOf, openSandbox, resolveMaster } from '@cni/link';
-import { loadConf, type MacvlanNetConf } from './net-conf.ts';
-
-/**
- * Create the macvlan under a random name straight inside the container (a kernel bug makes a
- * name that exists on the host collide otherwise), then rename it to `ifName` there.
- */
-export async function createMacvlan(conf: MacvlanNetConf, ifName: string, netns: string, container: Netlink): Promise<InterfaceV100> {
-  const master = await resolveMaster(conf, netns);
-  try {
-    const link = await createThenRename({
-      container,
-      ifName,
-      prefix: 'mv',
-      kind: 'macvlan',
-      create: async (name) => {
-        const spec = {
-          kind: 'macvlan' as const,
-          name,
-          parentIndex: master.link.index,
-          mode: conf.mode,
-          ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
-          ...(conf.mac === undefined ? {} : { mac: conf.mac }),
-          ...(conf.bcqueuelen > 0 ? { bcQueueLen: conf.bcqueuelen } : {}),
-        };
-        // With the master in the container the link is made there; otherwise made on the host
-        // handle and placed in the container by IFLA_NET_NS_FD, so it never shows on the host.
-        await master.nl.link.add(conf.linkInContainer ? spec : { ...spec, netns }).catch((error: unknown) => {
-          throw new Error(`failed to create macvlan: ${messageOf(error)}`, { cause: error });
-        });
-      },
-    });
-    return { name: ifName, mac: link.mac ?? '', sandbox: netns };
-  } finally {
-    master.nl.close();
-  }
-}
+import type { Result, ResultV100 } from '@cni/spec';
+import { createOnMaster, messageOf, openSandbox } from '@cni/link';
+import { loadConf } from './net-conf.ts';
 
 /**
  * ADD: a macvlan on the master, inside the container as CNI_IFNAME; with IPAM, its addresses and
@@ -52,16 +16,22 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   const container = await openSandbox(request.netns);
   try {
     await using undo = new UndoStack();
-    const iface = await createMacvlan(conf, request.ifName, request.netns, container);
+    const iface = await createOnMaster({
+      request,
+      conf,
+      container,
+      prefix: 'mv',
+      link: {
+        kind: 'macvlan',
+        mode: conf.mode,
+        ...(conf.mac === undefined ? {} : { mac: conf.mac }),
+        ...(conf.bcqueuelen > 0 ? { bcQueueLen: conf.bcqueuelen } : {}),
+      },
+    });
     undo.defer(() => container.link.del({ name: request.ifName }));
-    const result: ResultV100 = { cniVersion: '1.1.0', interfaces: [iface] };
+    let result: ResultV100;
     if (conf.ipamType !== '') {
-      const ipamResult = toCurrentResult(await request.delegate(conf.ipamType));
-      undo.defer(() => request.delegate(conf.ipamType, undefined, { command: 'DEL' }));
-      if (!ipamResult.ips || ipamResult.ips.length === 0) throw new Error('IPAM plugin returned missing IP config');
-      // All addresses apply to the container macvlan interface.
-      result.ips = ipamResult.ips.map((ip) => ({ ...ip, interface: 0 }));
-      if (ipamResult.routes) result.routes = ipamResult.routes;
+      result = await ipamAddFor(request, iface, undo);
       try {
         writeSysctl(`net/ipv6/conf/${request.ifName}/ndisc_notify`, '1', { netns: request.netns });
       } catch {
@@ -69,6 +39,7 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
       }
       await configureIface(request.ifName, result, { netns: request.netns, arpNotify: true });
     } else {
+      result = { cniVersion: '1.1.0', interfaces: [iface] };
       try {
         await container.link.setUp({ name: request.ifName });
       } catch (error) {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import { validateExpectedInterfaceIps, validateExpectedRoutes } from '@cni/ipam';
 import type { Netlink } from '@cni/netlink';
-import { requirePrevResult, type CheckRequest } from '@cni/skel';
-import { toCurrentResult, type InterfaceV100 } from '@cni/spec';
+import { requirePrevResultInterface, type CheckRequest } from '@cni/skel';
+import type { InterfaceV100 } from '@cni/spec';
 import { openSandbox, resolveMaster } from '@cni/link';
 import { loadConf, type MacvlanPluginMode } from './net-conf.ts';
 
@@ -26,9 +26,7 @@ export async function cmdCheck(request: CheckRequest): Promise<void> {
   const container = await openSandbox(request.netns);
   try {
     if (conf.ipamType !== '') await request.delegate(conf.ipamType);
-    const result = toCurrentResult(requirePrevResult(request));
-    const iface = (result.interfaces ?? []).find((candidate) => candidate.name === request.ifName && candidate.sandbox === request.netns);
-    if (!iface) throw new Error(`sandbox in prevResult doesn't match configured netns: ${request.netns}`);
+    const { result, iface } = requirePrevResultInterface(request, 'macvlan');
     (await resolveMaster(conf, request.netns)).nl.close();
     await validateCniContainerInterface(container, iface, conf.mode);
     await validateExpectedInterfaceIps(container, request.ifName, result.ips ?? []);

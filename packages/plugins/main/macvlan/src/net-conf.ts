@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { MacvlanMode } from '@cni/netlink';
 import { argString, type PluginRequest } from '@cni/skel';
-import { CNI_ERROR_CODES, CniError, decodeConfig, parseMacAddress, type NetConf } from '@cni/spec';
-import { readChildMtu } from '@cni/link';
+import { CNI_ERROR_CODES, CniError, decodeConfig, type NetConf } from '@cni/spec';
+import { macByPrecedence, readChildMtu } from '@cni/link';
 
 /** The macvlan modes the plugin accepts; `source` (a kernel mode) is not one of them, as upstream. */
 export const MACVLAN_MODES = ['bridge', 'private', 'vepa', 'passthru'] as const;
@@ -18,7 +18,7 @@ export interface MacvlanNetConf extends NetConf {
   mode: MacvlanPluginMode;
   /** 0 inherits the master's MTU. */
   mtu: number;
-  /** The MAC to give the link: CNI_ARGS `MAC`, then `runtimeConfig.mac`, override the `mac` key. */
+  /** The MAC to give the link: `runtimeConfig.mac`, else CNI_ARGS `MAC`, else the `mac` key. */
   mac: string | undefined;
   /** The master lives in the container's namespace rather than the host's. */
   linkInContainer: boolean;
@@ -51,24 +51,13 @@ export function loadConf(request: Pick<PluginRequest, 'conf' | 'loadArgs'>): Mac
     // Upstream's wording and code (a plain error), so a runtime sees what the reference prints.
     throw new CniError(CNI_ERROR_CODES.INTERNAL, `unknown macvlan mode: "${keys.modeText}"`);
   }
-  // The MAC by precedence, lowest first: the key, CNI_ARGS MAC, runtimeConfig.mac.
-  let mac = keys.mac;
-  let macSource = 'mac';
-  const args = request.loadArgs({ MAC: argString });
-  if (args.MAC) {
-    mac = args.MAC;
-    macSource = 'CNI_ARGS MAC';
-  }
-  if (keys.runtimeMac) {
-    mac = keys.runtimeMac;
-    macSource = 'runtimeConfig.mac';
-  }
+  const mac = macByPrecedence({ key: keys.mac, args: request.loadArgs({ MAC: argString }).MAC, runtime: keys.runtimeMac });
   return {
     ...conf,
     master: keys.master,
     mode: mode as MacvlanPluginMode,
     mtu: keys.mtu,
-    mac: mac ? parseMacAddress(mac, macSource) : undefined,
+    mac,
     linkInContainer: keys.linkInContainer,
     bcqueuelen: keys.bcqueuelen,
     ipamType: keys.ipamType,

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 import { parseCidr } from '@cni/ip';
 import { configureIface } from '@cni/ipam';
-import { setupIpMasq, teardownIpMasq } from '@cni/netfilter';
 import type { Netlink } from '@cni/netlink';
 import { UndoStack, type AddRequest } from '@cni/skel';
 import { dnsConfSet, toCurrentResult, type Result, type ResultV100 } from '@cni/spec';
-import { attachmentAlias, enableForward, openHost, openSandbox, setupVeth } from '@cni/link';
+import { attachmentAlias, enableForward, openHost, openSandbox, setupIpMasq, setupVeth, teardownIpMasq } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
 const HOST_BITS = { 4: 32, 6: 128 } as const;

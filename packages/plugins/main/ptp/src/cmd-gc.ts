@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-import { gcIpMasq } from '@cni/netfilter';
 import { validAttachments, type GcRequest } from '@cni/skel';
-import { gcHostVeths, openHost } from '@cni/link';
+import { gcHostVeths, gcIpMasq, openHost } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
 /**

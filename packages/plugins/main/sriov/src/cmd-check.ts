@@ -4,7 +4,7 @@ import type { VfInfo, VfSettings } from '@cni/netlink';
 import type { CheckRequest } from '@cni/skel';
 import { toCurrentResult } from '@cni/spec';
 import { loadConf } from './net-conf.ts';
-import { messageOf, openSandbox } from './netdev.ts';
+import { messageOf, openSandbox } from '@cni/link';
 import type { SriovOptions } from './options.ts';
 import { DataDir } from './state.ts';
 import { netlinkVfControl } from './vf-control.ts';

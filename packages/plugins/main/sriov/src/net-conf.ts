@@ -2,6 +2,7 @@
 import type { VfLinkState, VfVlanProto } from '@cni/netlink';
 import type { PluginRequest } from '@cni/skel';
 import { CNI_ERROR_CODES, CniError, invalidConfigError, type NetConf } from '@cni/spec';
+import { macByPrecedence } from '@cni/link';
 
 /** sriov-cni's data folder: state per attachment and the PCI allocations. */
 export const DEFAULT_DATA_DIR = '/var/lib/cni/sriov';
@@ -30,7 +31,6 @@ export interface SriovNetConf extends NetConf {
 }
 
 const PCI = /^([0-9a-f]{4}:)?[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/i;
-const MAC = /^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i;
 
 function optionalString(conf: Record<string, unknown>, key: string, path = key): string | undefined {
   const value = conf[key];
@@ -60,11 +60,6 @@ function oneOf<T extends string>(conf: Record<string, unknown>, key: string, all
   if (value === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(value)) throw invalidConfigError(key, value, `one of ${allowed.join(', ')}`);
   return value as T;
-}
-
-function parseMac(value: string, source: string): string {
-  if (!MAC.test(value)) throw invalidConfigError(source, value, 'a MAC address such as "0e:00:00:00:00:01"');
-  return value.toLowerCase().replaceAll('-', ':');
 }
 
 const invalid = (msg: string): CniError => new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, msg);
@@ -108,13 +103,11 @@ export function loadConf(request: Pick<PluginRequest, 'conf' | 'args'>): SriovNe
   }
 
   // runtimeConfig.mac wins over CNI_ARGS MAC, which wins over the key (sriov-cni's order).
-  let mac: string | undefined;
-  const runtimeMac = optionalString(runtime, 'mac', 'runtimeConfig.mac');
-  const argsMac = request.args['MAC'] === '' ? undefined : request.args['MAC'];
-  const keyMac = optionalString(conf, 'mac');
-  if (runtimeMac !== undefined) mac = parseMac(runtimeMac, 'runtimeConfig.mac');
-  else if (argsMac !== undefined) mac = parseMac(argsMac, 'CNI_ARGS MAC');
-  else if (keyMac !== undefined) mac = parseMac(keyMac, 'mac');
+  const mac = macByPrecedence({
+    runtime: optionalString(runtime, 'mac', 'runtimeConfig.mac'),
+    args: request.args['MAC'],
+    key: optionalString(conf, 'mac'),
+  });
 
   const spoofchk = onOff(conf, 'spoofchk');
   const trust = onOff(conf, 'trust');

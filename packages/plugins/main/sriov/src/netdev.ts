@@ -1,51 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-import { NetlinkError, openNetlink, type Link, type Netlink } from '@cni/netlink';
+import { openNetlink, type Link, type Netlink } from '@cni/netlink';
 import { getCurrentNetns } from '@cni/netns';
-import { CNI_ERROR_CODES, CniError } from '@cni/spec';
-
-// The smallest sandbox helpers this plugin needs (host-device and macvlan keep their own copies in
-// src/internal): candidates for the shared plugin kit.
-
-/** The message of anything thrown. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** True when opening a namespace failed because its file is gone. */
-export function isNetnsGone(error: unknown): boolean {
-  return NetlinkError.isInstance(error) && error.operation === 'netlink.open' && error.errno === 2;
-}
-
-/** True when a netlink call failed because the link does not exist. */
-export function isLinkGone(error: unknown): boolean {
-  return NetlinkError.isInstance(error) && error.tag === 'NotFound';
-}
-
-/** A handle in the container's namespace; a missing one is code 3. */
-export async function openSandbox(netns: string): Promise<Netlink> {
-  try {
-    return await openNetlink({ netns });
-  } catch (error) {
-    if (isNetnsGone(error)) throw new CniError(CNI_ERROR_CODES.UNKNOWN_CONTAINER, `failed to open netns "${netns}": no such file or directory`, { cause: error });
-    throw error;
-  }
-}
-
-/** A handle in the container's namespace for DEL, or undefined when there is none or it is gone. */
-export async function openSandboxForDel(netns: string): Promise<Netlink | undefined> {
-  if (netns === '') return undefined;
-  try {
-    return await openNetlink({ netns });
-  } catch (error) {
-    if (isNetnsGone(error)) return undefined;
-    throw error;
-  }
-}
-
-/** Run undo steps in reverse, ignoring their failures: the first error is the one reported. */
-async function undo(steps: (() => Promise<unknown>)[]): Promise<void> {
-  for (const step of steps.reverse()) await step().catch(() => undefined);
-}
+import { UndoStack } from '@cni/skel';
+import { isLinkGone, messageOf } from '@cni/link';
 
 /**
  * Move the VF netdev into the container as `ifName`, as sriov-cni's SetupVF: down, a temporary
@@ -53,46 +10,44 @@ async function undo(steps: (() => Promise<unknown>)[]): Promise<void> {
  * for, into the container, renamed, up. Each step is undone on failure.
  */
 export async function moveVfIn(host: Netlink, vf: Link, container: Netlink, containerPath: string, ifName: string, mac: string | undefined): Promise<Link> {
-  const steps: (() => Promise<unknown>)[] = [];
+  await using steps = new UndoStack();
   const tempName = `temp_${vf.index}`;
-  try {
-    await host.link.setDown({ index: vf.index });
-    if (vf.up) steps.push(() => host.link.setUp({ index: vf.index }));
-    await host.link.setName({ index: vf.index }, tempName);
-    steps.push(() => host.link.setName({ index: vf.index }, vf.name));
-    if (mac !== undefined && mac !== vf.mac) {
-      try {
-        await host.link.setMac({ index: vf.index }, mac);
-      } catch (error) {
-        throw new Error(`failed to set MAC ${mac} on VF netdev ${vf.name}: ${messageOf(error)}`, { cause: error });
-      }
-      if (vf.mac) steps.push(() => host.link.setMac({ index: vf.index }, vf.mac!));
-    }
+  await host.link.setDown({ index: vf.index });
+  if (vf.up) steps.defer(() => host.link.setUp({ index: vf.index }));
+  await host.link.setName({ index: vf.index }, tempName);
+  steps.defer(() => host.link.setName({ index: vf.index }, vf.name));
+  if (mac !== undefined && mac !== vf.mac) {
     try {
-      await host.link.setNetns({ index: vf.index }, containerPath);
+      await host.link.setMac({ index: vf.index }, mac);
     } catch (error) {
-      throw new Error(`failed to move VF netdev ${vf.name} to the container: ${messageOf(error)}`, { cause: error });
+      throw new Error(`failed to set MAC ${mac} on VF netdev ${vf.name}: ${messageOf(error)}`, { cause: error });
     }
-    const hostNs = getCurrentNetns();
-    steps.push(async () => {
-      try {
-        await container.link.setNetns({ name: tempName }, hostNs.fd).catch(() => container.link.setNetns({ name: ifName }, hostNs.fd));
-      } finally {
-        hostNs.close();
-      }
-    });
-    try {
-      await container.link.setName({ name: tempName }, ifName);
-    } catch (error) {
-      throw new Error(`failed to rename VF netdev ${tempName} to ${ifName} in the container: ${messageOf(error)}`, { cause: error });
-    }
-    steps.push(() => container.link.setName({ name: ifName }, tempName));
-    await container.link.setUp({ name: ifName });
-    return await container.link.get({ name: ifName });
-  } catch (error) {
-    await undo(steps);
-    throw error;
+    if (vf.mac) steps.defer(() => host.link.setMac({ index: vf.index }, vf.mac!));
   }
+  try {
+    await host.link.setNetns({ index: vf.index }, containerPath);
+  } catch (error) {
+    throw new Error(`failed to move VF netdev ${vf.name} to the container: ${messageOf(error)}`, { cause: error });
+  }
+  const hostNs = getCurrentNetns();
+  steps.defer(async () => {
+    try {
+      await container.link.setNetns({ name: tempName }, hostNs.fd).catch(() => container.link.setNetns({ name: ifName }, hostNs.fd));
+    } finally {
+      hostNs.close();
+    }
+  });
+  try {
+    await container.link.setName({ name: tempName }, ifName);
+  } catch (error) {
+    throw new Error(`failed to rename VF netdev ${tempName} to ${ifName} in the container: ${messageOf(error)}`, { cause: error });
+  }
+  steps.defer(() => container.link.setName({ name: ifName }, tempName));
+  await container.link.setUp({ name: ifName });
+  const link = await container.link.get({ name: ifName });
+  steps.dismiss();
+  hostNs.close();
+  return link;
 }
 
 /**

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { messageOf, moveVfOut, openSandboxForDel, restoreOnHost } from './netdev.ts';
+import { messageOf, openSandboxForDel } from '@cni/link';
+import { moveVfOut, restoreOnHost } from './netdev.ts';
 import type { SriovOptions } from './options.ts';
 import type { DataDir, SriovState } from './state.ts';
 import { pciDevicePath } from './sysfs.ts';

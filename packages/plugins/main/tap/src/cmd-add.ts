@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 import { randomBytes } from 'node:crypto';
-import { configureIface } from '@cni/ipam';
+import { configureIface, ipamAddFor } from '@cni/ipam';
 import type { Netlink } from '@cni/netlink';
 import { UndoStack, type AddRequest } from '@cni/skel';
-import { toCurrentResult, type InterfaceV100, type Result, type ResultV100 } from '@cni/spec';
+import type { InterfaceV100, Result, ResultV100 } from '@cni/spec';
 import { messageOf, openSandbox } from '@cni/link';
 import { loadConf, type TapNetConf } from './net-conf.ts';
 import { createTapWithLabel } from './selinux.ts';
@@ -82,14 +82,9 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
     await using undo = new UndoStack();
     const iface = await createTap(conf, request.ifName, request.netns, container);
     undo.defer(() => container.link.del({ name: request.ifName }));
-    const result: ResultV100 = { cniVersion: '1.1.0', interfaces: [iface] };
+    let result: ResultV100 = { cniVersion: '1.1.0', interfaces: [iface] };
     if (conf.ipamType !== '') {
-      const ipamResult = toCurrentResult(await request.delegate(conf.ipamType));
-      undo.defer(() => request.delegate(conf.ipamType, undefined, { command: 'DEL' }));
-      if (!ipamResult.ips || ipamResult.ips.length === 0) throw new Error('IPAM plugin returned missing IP config');
-      // All addresses apply to the container tap interface.
-      result.ips = ipamResult.ips.map((ip) => ({ ...ip, interface: 0 }));
-      if (ipamResult.routes) result.routes = ipamResult.routes;
+      result = await ipamAddFor(request, iface, undo);
       await configureIface(request.ifName, result, { netns: request.netns, arpNotify: true });
     }
     if (conf.dns !== undefined) result.dns = conf.dns;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { validateExpectedInterfaceIps, validateExpectedRoutes } from '@cni/ipam';
-import { requirePrevResult, type CheckRequest } from '@cni/skel';
-import { toCurrentResult } from '@cni/spec';
+import { requirePrevResultInterface, type CheckRequest } from '@cni/skel';
 import { openSandbox } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
@@ -11,9 +10,7 @@ export async function cmdCheck(request: CheckRequest): Promise<void> {
   const container = await openSandbox(request.netns);
   try {
     if (conf.ipamType !== '') await request.delegate(conf.ipamType);
-    const result = toCurrentResult(requirePrevResult(request));
-    const iface = (result.interfaces ?? []).find((candidate) => candidate.name === request.ifName && candidate.sandbox === request.netns);
-    if (!iface) throw new Error(`sandbox in prevResult doesn't match configured netns: ${request.netns}`);
+    const { result } = requirePrevResultInterface(request, 'tap');
     await validateExpectedInterfaceIps(container, request.ifName, result.ips ?? []);
     await validateExpectedRoutes(container, result.routes ?? []);
   } finally {

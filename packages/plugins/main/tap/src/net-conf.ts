@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { argString, type PluginRequest } from '@cni/skel';
-import { decodeConfig, parseMacAddress, type NetConf } from '@cni/spec';
+import { decodeConfig, type NetConf } from '@cni/spec';
+import { macByPrecedence } from '@cni/link';
 
 /** The tap configuration, validated, with upstream's defaults applied. */
 export interface TapNetConf extends NetConf {
@@ -8,7 +9,7 @@ export interface TapNetConf extends NetConf {
   multiQueue: boolean;
   /** 0 leaves the kernel's default. */
   mtu: number;
-  /** The MAC to give the device: CNI_ARGS `MAC`, then `runtimeConfig.mac`, override the `mac` key. */
+  /** The MAC to give the device: `runtimeConfig.mac`, else CNI_ARGS `MAC`, else the `mac` key. */
   mac: string | undefined;
   /** The user id that may open the device. */
   owner: number | undefined;
@@ -40,17 +41,7 @@ export function loadConf(request: Pick<PluginRequest, 'conf' | 'loadArgs'>): Tap
     bridge: r.optString('bridge') ?? '',
     ipamType: r.optObject('ipam')?.optString('type') ?? '',
   }));
-  let mac = keys.mac;
-  let macSource = 'mac';
-  const args = request.loadArgs({ MAC: argString });
-  if (args.MAC) {
-    mac = args.MAC;
-    macSource = 'CNI_ARGS MAC';
-  }
-  if (keys.runtimeMac) {
-    mac = keys.runtimeMac;
-    macSource = 'runtimeConfig.mac';
-  }
+  const mac = macByPrecedence({ key: keys.mac, args: request.loadArgs({ MAC: argString }).MAC, runtime: keys.runtimeMac });
   const { runtimeMac: _runtimeMac, ...rest } = keys;
-  return { ...conf, ...rest, mac: mac ? parseMacAddress(mac, macSource) : undefined };
+  return { ...conf, ...rest, mac };
 }

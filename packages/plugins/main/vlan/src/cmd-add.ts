@@ -1,41 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-import { configureIface, withIpam } from '@cni/ipam';
-import type { Netlink } from '@cni/netlink';
-import type { AddRequest } from '@cni/skel';
-import type { InterfaceV100, Result, ResultV100 } from '@cni/spec';
-import { createThenRename, messageOf, openSandbox, resolveMaster } from '@cni/link';
-import { loadConf, type VlanNetConf } from './net-conf.ts';
-
-/**
- * Create the VLAN under a random name straight inside the container (a kernel bug makes a name
- * that exists on the host collide otherwise), then rename it to `ifName` there.
- */
-export async function createVlan(conf: VlanNetConf, ifName: string, netns: string, container: Netlink): Promise<InterfaceV100> {
-  const master = await resolveMaster(conf, netns);
-  try {
-    const link = await createThenRename({
-      container,
-      ifName,
-      prefix: 'vl',
-      kind: 'vlan',
-      create: async (name) => {
-        const spec = {
-          kind: 'vlan' as const,
-          name,
-          parentIndex: master.link.index,
-          vlanId: conf.vlanId,
-          ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
-        };
-        await master.nl.link.add(conf.linkInContainer ? spec : { ...spec, netns }).catch((error: unknown) => {
-          throw new Error(`failed to create vlan ${conf.vlanId} on master "${master.name}": ${messageOf(error)}`, { cause: error });
-        });
-      },
-    });
-    return { name: ifName, mac: link.mac ?? '', sandbox: netns };
-  } finally {
-    master.nl.close();
-  }
-}
+import { configureIface, ipamAddFor } from '@cni/ipam';
+import { UndoStack, type AddRequest } from '@cni/skel';
+import type { Result } from '@cni/spec';
+import { createOnMaster, openSandbox } from '@cni/link';
+import { loadConf } from './net-conf.ts';
 
 /**
  * ADD: an 802.1Q link on the master inside the container as CNI_IFNAME, with the IPAM plugin's
@@ -46,25 +14,14 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   const conf = loadConf(request.conf);
   const container = await openSandbox(request.netns);
   try {
-    const iface = await createVlan(conf, request.ifName, request.netns, container);
-    try {
-      return await withIpam(request, async (ipamResult) => {
-        const result: ResultV100 = {
-          cniVersion: '1.1.0',
-          interfaces: [iface],
-          // All addresses belong to the vlan interface.
-          ips: (ipamResult.ips ?? []).map((ip) => ({ ...ip, interface: 0 })),
-          ...(ipamResult.routes === undefined ? {} : { routes: ipamResult.routes }),
-        };
-        await configureIface(request.ifName, result, { netns: request.netns });
-        if (conf.dns !== undefined) result.dns = conf.dns;
-        return result;
-      });
-    } catch (error) {
-      // Delete the link to avoid a link leak in the container.
-      await container.link.del({ name: request.ifName }).catch(() => undefined);
-      throw error;
-    }
+    await using undo = new UndoStack();
+    const iface = await createOnMaster({ request, conf, container, prefix: 'vl', link: { kind: 'vlan', vlanId: conf.vlanId }, what: `vlan ${conf.vlanId}` });
+    undo.defer(() => container.link.del({ name: request.ifName }));
+    const result = await ipamAddFor(request, iface, undo);
+    await configureIface(request.ifName, result, { netns: request.netns });
+    if (conf.dns !== undefined) result.dns = conf.dns;
+    undo.dismiss();
+    return result;
   } finally {
     container.close();
   }

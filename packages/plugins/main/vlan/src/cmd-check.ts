@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { ipamCheck, validateExpectedInterfaceIps, validateExpectedRoutes } from '@cni/ipam';
 import { requirePrevResultInterface, type CheckRequest } from '@cni/skel';
-import { openSandbox, resolveMaster } from '@cni/link';
+import { checkSandboxLink, openSandbox, resolveMaster } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
 /**
@@ -16,14 +16,9 @@ export async function cmdCheck(request: CheckRequest): Promise<void> {
     await ipamCheck(request);
     const { result, iface } = requirePrevResultInterface(request, 'vlan');
     (await resolveMaster(conf, request.netns)).nl.close();
-    const link = await container.link.find({ name: iface.name });
-    if (!link) throw new Error(`container interface "${iface.name}" of prevResult not found`);
-    if (link.kind !== 'vlan') throw new Error(`container interface "${iface.name}" is a ${link.kind}, not a vlan`);
+    const link = await checkSandboxLink(container, iface, 'vlan');
     if (link.vlanId !== conf.vlanId) throw new Error(`container vlan "${iface.name}" has id ${link.vlanId}, expected ${conf.vlanId}`);
     if (conf.mtu !== 0 && link.mtu !== conf.mtu) throw new Error(`container vlan "${iface.name}" has MTU ${link.mtu}, expected ${conf.mtu}`);
-    if (iface.mac && iface.mac.toLowerCase() !== link.mac) {
-      throw new Error(`interface "${iface.name}" MAC ${iface.mac} doesn't match container MAC ${link.mac ?? ''}`);
-    }
     await validateExpectedInterfaceIps(container, request.ifName, result.ips ?? []);
     await validateExpectedRoutes(container, result.routes ?? []);
   } finally {

@@ -26,8 +26,19 @@ describe('loadConf', () => {
     [{ iptablesAdminChainName: 'X'.repeat(29) }, 'invalid iptablesAdminChainName'],
     [{ firewalldZone: 'a zone' }, 'invalid firewalldZone "a zone"'],
     [{ ingressPolicy: 'closed' }, 'invalid ingressPolicy "closed"'],
+    // Wrong types, named by key path.
+    [{ backend: 1 }, 'invalid backend 1, must be a string'],
+    [{ iptablesAdminChainName: ['CNI-ADMIN'] }, 'invalid iptablesAdminChainName ["CNI-ADMIN"], must be a string'],
+    [{ firewalldZone: true }, 'invalid firewalldZone true, must be a string'],
+    [{ ingressPolicy: {} }, 'invalid ingressPolicy {}, must be a string'],
   ])('refuses %j with code 7 naming key and value', (extra, message) => {
     expect(() => loadConf(conf(extra))).toThrow(expect.objectContaining({ code: 7, message: expect.stringContaining(message) }));
+  });
+
+  it('reports every bad key at once', () => {
+    expect(() => loadConf(conf({ backend: 1, ingressPolicy: 'closed' }))).toThrow(
+      expect.objectContaining({ code: 7, message: 'invalid backend 1, must be a string (and 1 more problem)' }),
+    );
   });
 });
 

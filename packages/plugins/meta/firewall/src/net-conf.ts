@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { isIP } from 'node:net';
 import type { PluginRequest } from '@cni/skel';
-import { invalidConfigError, toCurrentResult, type NetConf, type ResultV100 } from '@cni/spec';
+import { decodeConfig, toCurrentResult, type NetConf, type ResultV100 } from '@cni/spec';
 
 /** The backends `backend` names. */
 export const FIREWALL_BACKENDS = ['iptables', 'firewalld'] as const;
@@ -36,33 +36,34 @@ export interface FirewallAddress {
   family: 4 | 6;
 }
 
-const isAbsent = (value: unknown): value is undefined | null => value === undefined || value === null;
-
-/** Read firewall's keys as upstream's `parseConf`, each bad value a code-7 error naming key and value. */
+/**
+ * Read firewall's keys as upstream's `parseConf`, through spec's `decodeConfig`: every bad value
+ * (a wrong type included) is a code-7 error naming key and value, all of them found in one pass.
+ * `""` reads as the key's default, as upstream.
+ */
 export function loadConf(conf: NetConf): FirewallNetConf {
-  const record = conf as Record<string, unknown>;
-  const backend = record['backend'];
-  if (!isAbsent(backend) && backend !== '' && !(FIREWALL_BACKENDS as readonly unknown[]).includes(backend)) {
-    throw invalidConfigError('backend', backend, '"iptables" or "firewalld"');
-  }
-  const admin = record['iptablesAdminChainName'];
-  if (!isAbsent(admin) && admin !== '' && (typeof admin !== 'string' || !/^[^\s!"']{1,28}$/.test(admin))) {
-    throw invalidConfigError('iptablesAdminChainName', admin, 'an iptables chain name (1 to 28 characters, no spaces or quotes)');
-  }
-  const zone = record['firewalldZone'];
-  if (!isAbsent(zone) && zone !== '' && (typeof zone !== 'string' || !/^[A-Za-z0-9_+-]{1,32}$/.test(zone))) {
-    throw invalidConfigError('firewalldZone', zone, 'a firewalld zone name');
-  }
-  const policy = record['ingressPolicy'];
-  if (!isAbsent(policy) && policy !== '' && !(INGRESS_POLICIES as readonly unknown[]).includes(policy)) {
-    throw invalidConfigError('ingressPolicy', policy, '"open", "same-bridge" or "isolated"');
-  }
+  const keys = decodeConfig(conf, (r) => {
+    const text = (key: string, test: (value: string) => boolean, expected: string): string | undefined => {
+      const value = r.key(key);
+      const read = value.optString();
+      if (read === undefined && !value.absent) return undefined; // a wrong type: recorded as "a string"
+      if (read === undefined || read === '') return undefined;
+      if (!test(read)) return value.fail(expected);
+      return read;
+    };
+    return {
+      backend: text('backend', (v) => (FIREWALL_BACKENDS as readonly string[]).includes(v), '"iptables" or "firewalld"') as FirewallBackendName | undefined,
+      admin: text('iptablesAdminChainName', (v) => /^[^\s!"']{1,28}$/.test(v), 'an iptables chain name (1 to 28 characters, no spaces or quotes)'),
+      zone: text('firewalldZone', (v) => /^[A-Za-z0-9_+-]{1,32}$/.test(v), 'a firewalld zone name'),
+      policy: text('ingressPolicy', (v) => (INGRESS_POLICIES as readonly string[]).includes(v), '"open", "same-bridge" or "isolated"') as IngressPolicy | undefined,
+    };
+  });
   return {
     ...conf,
-    backend: isAbsent(backend) || backend === '' ? undefined : (backend as FirewallBackendName),
-    iptablesAdminChainName: isAbsent(admin) || admin === '' ? DEFAULT_ADMIN_CHAIN : (admin as string),
-    firewalldZone: isAbsent(zone) || zone === '' ? DEFAULT_FIREWALLD_ZONE : (zone as string),
-    ingressPolicy: isAbsent(policy) || policy === '' ? 'open' : (policy as IngressPolicy),
+    backend: keys.backend,
+    iptablesAdminChainName: keys.admin ?? DEFAULT_ADMIN_CHAIN,
+    firewalldZone: keys.zone ?? DEFAULT_FIREWALLD_ZONE,
+    ingressPolicy: keys.policy ?? 'open',
   };
 }
 

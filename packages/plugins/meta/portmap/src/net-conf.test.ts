@@ -33,8 +33,22 @@ describe('loadConf', () => {
     [{ runtimeConfig: { portMappings: [{ ...mapping, protocol: 'icmp' }] } }, 'invalid runtimeConfig.portMappings[0].protocol "icmp"'],
     [{ runtimeConfig: { portMappings: [{ ...mapping, hostIP: '10.0.0.300' }] } }, 'invalid runtimeConfig.portMappings[0].hostIP "10.0.0.300"'],
     [{ runtimeConfig: { portMappings: { hostPort: 1 } } }, 'invalid runtimeConfig.portMappings'],
+    // Wrong types, named by key path.
+    [{ backend: 4 }, 'invalid backend 4'],
+    [{ externalSetMarkChain: 7 }, 'invalid externalSetMarkChain 7'],
+    [{ conditionsV6: ['-s', 1] }, 'invalid conditionsV6[1] 1, must be a string'],
+    [{ runtimeConfig: 'x' }, 'invalid runtimeConfig "x", must be an object'],
+    [{ runtimeConfig: { portMappings: ['8080:80'] } }, 'invalid runtimeConfig.portMappings[0] "8080:80", must be an object'],
+    [{ runtimeConfig: { portMappings: [{ ...mapping, hostIP: 10 }] } }, 'invalid runtimeConfig.portMappings[0].hostIP 10'],
+    [{ runtimeConfig: { portMappings: [{ ...mapping, protocol: 6 }] } }, 'invalid runtimeConfig.portMappings[0].protocol 6'],
   ])('refuses %j with code 7 naming the key and value', (extra, message) => {
     expect(() => loadConf(conf(extra))).toThrow(expect.objectContaining({ code: 7, message: expect.stringContaining(message) }));
+  });
+
+  it('reports every wrong type at once', () => {
+    expect(() => loadConf(conf({ snat: 'yes', masqAll: 1 }))).toThrow(
+      expect.objectContaining({ code: 7, message: 'invalid snat "yes", must be a boolean (and 1 more problem)', details: expect.stringContaining('invalid masqAll 1') }),
+    );
   });
 
   it('infers the backend from backend-specific options, as upstream refuses the other one', () => {

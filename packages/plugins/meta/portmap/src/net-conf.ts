@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { isIP } from 'node:net';
 import type { PluginRequest } from '@cni/skel';
-import { CNI_ERROR_CODES, CniError, invalidConfigError, toCurrentResult, type NetConf, type Result } from '@cni/spec';
+import { CNI_ERROR_CODES, CniError, decodeConfig, toCurrentResult, type NetConf, type Result, type ValueReader } from '@cni/spec';
 
 /** The backends `backend` names. */
 export const PORTMAP_BACKENDS = ['iptables', 'nftables'] as const;
@@ -63,22 +63,6 @@ export interface PortmapRequestConf extends PortmapNetConf {
   containerV6: ContainerAddress | undefined;
 }
 
-const isAbsent = (value: unknown): value is undefined | null => value === undefined || value === null;
-
-function boolKey(conf: Record<string, unknown>, key: string, fallback: boolean): boolean {
-  const value = conf[key];
-  if (isAbsent(value)) return fallback;
-  if (typeof value !== 'boolean') throw invalidConfigError(key, value, 'a boolean');
-  return value;
-}
-
-function conditionsKey(conf: Record<string, unknown>, key: string): string[] {
-  const value = conf[key];
-  if (isAbsent(value)) return [];
-  if (!Array.isArray(value) || value.some((token) => typeof token !== 'string')) throw invalidConfigError(key, value, 'a list of strings');
-  return value as string[];
-}
-
 /** The backend a list of conditions is written for, as upstream infers it from the first token. */
 export function backendOfConditions(conditions: readonly string[]): PortmapBackend | undefined {
   const first = conditions[0];
@@ -86,67 +70,64 @@ export function backendOfConditions(conditions: readonly string[]): PortmapBacke
   return first.startsWith('-') || first.startsWith('!') ? 'iptables' : 'nftables';
 }
 
-function portKey(key: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
-    throw invalidConfigError(key, value, 'an integer in [1, 65535]');
-  }
-  return value;
+
+/** One `runtimeConfig.portMappings` entry, read at its path (`runtimeConfig.portMappings[0]`). */
+function readPortMapping(element: ValueReader): PortMapEntry | undefined {
+  const record = element.optObject();
+  if (element.absent) return element.fail('an object');
+  if (record === undefined) return undefined;
+  const port = (key: string): number => record.int(key, { min: 1, max: 65535 });
+  const hostPort = port('hostPort');
+  const containerPort = port('containerPort');
+  // A missing protocol would reach iptables as `-p ""` upstream and fail there; tcp is what every runtime means by it.
+  const protocolValue = record.key('protocol');
+  const rawProtocol = protocolValue.absent || protocolValue.value === '' ? 'tcp' : protocolValue.value;
+  const protocol = typeof rawProtocol === 'string' ? rawProtocol.toLowerCase() : rawProtocol;
+  if (!(PORTMAP_PROTOCOLS as readonly unknown[]).includes(protocol)) protocolValue.fail('"tcp", "udp" or "sctp"');
+  const hostIPValue = record.key('hostIP');
+  const hostIP = hostIPValue.absent ? '' : hostIPValue.value;
+  if (typeof hostIP !== 'string' || (hostIP !== '' && isIP(hostIP) === 0)) hostIPValue.fail('an IPv4 or IPv6 address');
+  return { hostPort, containerPort, protocol: protocol as PortMapEntry['protocol'], hostIP: hostIP as string };
 }
 
 /** Validate `runtimeConfig.portMappings`; every bad entry is an error naming its index, key and value. */
 export function parsePortMappings(value: unknown): PortMapEntry[] {
-  if (isAbsent(value)) return [];
-  if (!Array.isArray(value)) throw invalidConfigError('runtimeConfig.portMappings', value, 'a list');
-  return value.map((entry: unknown, index) => {
-    const key = `runtimeConfig.portMappings[${index}]`;
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw invalidConfigError(key, entry, 'an object');
-    const record = entry as Record<string, unknown>;
-    const hostPort = portKey(`${key}.hostPort`, record['hostPort']);
-    const containerPort = portKey(`${key}.containerPort`, record['containerPort']);
-    // A missing protocol would reach iptables as `-p ""` upstream and fail there; tcp is what every runtime means by it.
-    const rawProtocol = isAbsent(record['protocol']) || record['protocol'] === '' ? 'tcp' : record['protocol'];
-    const protocol = typeof rawProtocol === 'string' ? rawProtocol.toLowerCase() : rawProtocol;
-    if (!(PORTMAP_PROTOCOLS as readonly unknown[]).includes(protocol)) {
-      throw invalidConfigError(`${key}.protocol`, record['protocol'], '"tcp", "udp" or "sctp"');
-    }
-    const hostIP = isAbsent(record['hostIP']) ? '' : record['hostIP'];
-    if (typeof hostIP !== 'string' || (hostIP !== '' && isIP(hostIP) === 0)) {
-      throw invalidConfigError(`${key}.hostIP`, record['hostIP'], 'an IPv4 or IPv6 address');
-    }
-    return { hostPort, containerPort, protocol: protocol as PortMapEntry['protocol'], hostIP };
-  });
+  return decodeConfig({ portMappings: value }, (r) => r.optArray('portMappings', readPortMapping) ?? [], 'runtimeConfig');
 }
 
 /**
- * Read portmap's keys as upstream's `parseConfig` and `ensureBackend`, every check made before
- * anything changes: a CNI error (code 7) naming the key and the value.
+ * Read portmap's keys as upstream's `parseConfig` and `ensureBackend`, through spec's
+ * `decodeConfig`, every check made before anything changes: a CNI error (code 7) naming the key
+ * path and the value, every type problem of one configuration reported together.
  */
 export function loadConf(conf: NetConf): PortmapNetConf {
-  const record = conf as Record<string, unknown>;
-  const backend = record['backend'];
-  if (!isAbsent(backend) && !(PORTMAP_BACKENDS as readonly unknown[]).includes(backend)) {
-    throw invalidConfigError('backend', backend, '"iptables" or "nftables"');
-  }
-  const snat = boolKey(record, 'snat', true);
-  const masqAll = boolKey(record, 'masqAll', false);
-
-  const external = record['externalSetMarkChain'];
-  if (!isAbsent(external) && (typeof external !== 'string' || !/^[^\s!"']{1,28}$/.test(external))) {
-    throw invalidConfigError('externalSetMarkChain', external, 'an iptables chain name (1 to 28 characters, no spaces or quotes)');
-  }
-  const markBit = record['markMasqBit'];
-  if (!isAbsent(markBit) && !isAbsent(external)) {
+  const keys = decodeConfig(conf, (r) => {
+    const backendValue = r.key('backend');
+    if (!backendValue.absent && !(PORTMAP_BACKENDS as readonly unknown[]).includes(backendValue.value)) backendValue.fail('"iptables" or "nftables"');
+    const externalValue = r.key('externalSetMarkChain');
+    const external = externalValue.value;
+    if (!externalValue.absent && (typeof external !== 'string' || !/^[^\s!"']{1,28}$/.test(external))) {
+      externalValue.fail('an iptables chain name (1 to 28 characters, no spaces or quotes)');
+    }
+    return {
+      backend: backendValue.absent ? undefined : (backendValue.value as PortmapBackend),
+      snat: r.bool('snat', true),
+      masqAll: r.bool('masqAll', false),
+      external: externalValue.absent ? undefined : (external as string),
+      markBit: r.optInt('markMasqBit', { min: 0, max: 31 }),
+      conditionsV4: r.optStringArray('conditionsV4') ?? [],
+      conditionsV6: r.optStringArray('conditionsV6') ?? [],
+      portMappings: r.optObject('runtimeConfig')?.optArray('portMappings', readPortMapping) ?? [],
+    };
+  });
+  const { backend, external, markBit, conditionsV4, conditionsV6 } = keys;
+  if (markBit !== undefined && external !== undefined) {
     throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, `cannot specify both externalSetMarkChain ${JSON.stringify(external)} and markMasqBit ${JSON.stringify(markBit)}`);
   }
-  if (!isAbsent(markBit) && (typeof markBit !== 'number' || !Number.isInteger(markBit) || markBit < 0 || markBit > 31)) {
-    throw invalidConfigError('markMasqBit', markBit, 'an integer in [0, 31]');
-  }
-  const conditionsV4 = conditionsKey(record, 'conditionsV4');
-  const conditionsV6 = conditionsKey(record, 'conditionsV6');
 
   // Upstream's ensureBackend: options that only one backend understands pin the other one out.
   const specific: Record<PortmapBackend, string[]> = { iptables: [], nftables: [] };
-  if (!isAbsent(external)) specific.iptables.push('externalSetMarkChain');
+  if (external !== undefined) specific.iptables.push('externalSetMarkChain');
   for (const [key, conditions] of [['conditionsV4', conditionsV4], ['conditionsV6', conditionsV6]] as const) {
     const owner = backendOfConditions(conditions);
     if (owner) specific[owner].push(key);
@@ -158,23 +139,17 @@ export function loadConf(conf: NetConf): PortmapNetConf {
     throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, `invalid ${specific.iptables.join(', ')}: iptables-only options with backend "nftables"`);
   }
 
-  const runtimeConfig = conf.runtimeConfig;
-  if (!isAbsent(runtimeConfig) && (typeof runtimeConfig !== 'object' || Array.isArray(runtimeConfig))) {
-    throw invalidConfigError('runtimeConfig', runtimeConfig, 'an object');
-  }
-  const portMappings = parsePortMappings(runtimeConfig?.['portMappings']);
-
   return {
     ...conf,
     // Options of one backend choose it when none is named, so that detection never picks the other.
-    backend: (backend as PortmapBackend | undefined) ?? (specific.iptables.length > 0 ? 'iptables' : specific.nftables.length > 0 ? 'nftables' : undefined),
-    snat,
-    masqAll,
-    markMasqBit: (markBit as number | undefined) ?? DEFAULT_MARK_MASQ_BIT,
-    externalSetMarkChain: external as string | undefined,
+    backend: backend ?? (specific.iptables.length > 0 ? 'iptables' : specific.nftables.length > 0 ? 'nftables' : undefined),
+    snat: keys.snat,
+    masqAll: keys.masqAll,
+    markMasqBit: markBit ?? DEFAULT_MARK_MASQ_BIT,
+    externalSetMarkChain: external,
     conditionsV4,
     conditionsV6,
-    portMappings,
+    portMappings: keys.portMappings,
   };
 }
 

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { exec, parseIptablesSave, readNftRuleset, useTestNetns, type TestNamespace } from '@cni/testkit';
 import { describe, expect, it } from 'vitest';
-import { iptablesCommand, type IptablesVariant } from './iptables.ts';
+import { createCommandRunner, iptablesCommand, type IptablesVariant } from '@cni/netfilter';
 import {
   gcIpMasq,
   iptablesMasquerade,
@@ -14,7 +14,6 @@ import {
   teardownIpMasq,
   type MasqueradeAttachment,
 } from './masquerade.ts';
-import { createCommandRunner } from './runner.ts';
 
 const isRoot = process.getuid?.() === 0;
 

@@ -1,17 +1,35 @@
 // SPDX-License-Identifier: Apache-2.0
-import { chooseBackend, supportsIptables, supportsNftables, type NetfilterBackend } from './detect.ts';
-import { NetfilterCommandError, NetfilterError, NetfilterUnavailableError } from './errors.ts';
-import { Iptables, ruleOption, type IpFamily, type IptablesOptions, type IptablesRule } from './iptables.ts';
+// The masquerade recipe of bridge and ptp (`ipMasq`), on either backend, with upstream's chain,
+// table and comment names.
 import {
+  applyWithRetry,
+  chooseBackend,
+  explainUnavailable,
   formatChainName,
   formatComment,
-  masqueradeComment,
-  masqueradeInstanceHash,
-  masqueradeNetworkHash,
+  Iptables,
+  NetfilterCommandError,
+  NetfilterError,
+  Nftables,
+  parseCidr,
   parseComment,
-} from './names.ts';
-import { applyWithRetry, Nftables, type NftablesOptions, type NftCommand, type NftRule, type NftStatement } from './nftables.ts';
-import { parseCidr, validateContainerId, validateInterfaceName, validateNetworkName, type ParsedCidr } from './validate.ts';
+  ruleOption,
+  supportsIptables,
+  supportsNftables,
+  validateContainerId,
+  validateInterfaceName,
+  validateNetworkName,
+  type IpFamily,
+  type IptablesOptions,
+  type IptablesRule,
+  type NetfilterBackend,
+  type NftablesOptions,
+  type NftCommand,
+  type NftRule,
+  type NftStatement,
+  type ParsedCidr,
+} from '@cni/netfilter';
+import { masqueradeComment, masqueradeInstanceHash, masqueradeNetworkHash } from './netfilter-names.ts';
 
 /** The nftables table upstream's plugins share for masquerading. */
 export const MASQUERADE_TABLE = 'cni_plugins_masquerade';
@@ -466,14 +484,6 @@ export async function setupIpMasq(attachment: MasqueradeAttachment, options: Mas
   } catch (error) {
     throw await explainUnavailable(backend, error, options);
   }
-}
-
-/** @internal Turn a command failure into a {@link NetfilterUnavailableError} when the backend cannot work here at all. */
-export async function explainUnavailable(backend: NetfilterBackend, error: unknown, options: MasqueradeOptions): Promise<unknown> {
-  if (!NetfilterCommandError.isInstance(error)) return error;
-  const usable = backend === 'iptables' ? await supportsIptables(options) : await supportsNftables(options);
-  if (usable) return error;
-  return new NetfilterUnavailableError(backend, `${backend} is not usable here: ${error.message}`, { cause: error });
 }
 
 /**

@@ -2,9 +2,8 @@
 import { existsSync } from 'node:fs';
 import { exec, readNftRuleset, useTestNetns, type TestNamespace } from '@cni/testkit';
 import { describe, expect, it } from 'vitest';
-import { NetfilterValidationError } from './errors.ts';
+import { createCommandRunner, NetfilterValidationError } from '@cni/netfilter';
 import { gcMacSpoofChecks, listMacSpoofChecks, setupMacSpoofCheck, teardownMacSpoofCheck } from './macspoofchk.ts';
-import { createCommandRunner } from './runner.ts';
 
 const isRoot = process.getuid?.() === 0;
 

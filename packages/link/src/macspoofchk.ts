@@ -1,10 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
-import { NetfilterValidationError } from './errors.ts';
-import { explainUnavailable, type AttachmentRef } from './masquerade.ts';
-import { macSpoofCheckChain, macSpoofCheckComment, macSpoofCheckRefId } from './names.ts';
-import { applyWithRetry, Nftables, type NftChain, type NftCommand, type NftListing, type NftRule, type NftStatement } from './nftables.ts';
-import type { CommandRunner } from './runner.ts';
-import { validateContainerId, validateInterfaceName, validateMac } from './validate.ts';
+// The MAC spoof check recipe of bridge (`macspoofchk`): an nftables bridge-family chain per port.
+import {
+  applyWithRetry,
+  explainUnavailable,
+  NetfilterValidationError,
+  Nftables,
+  validateContainerId,
+  validateInterfaceName,
+  validateMac,
+  type CommandRunner,
+  type NftChain,
+  type NftCommand,
+  type NftListing,
+  type NftRule,
+  type NftStatement,
+} from '@cni/netfilter';
+import type { AttachmentRef } from './masquerade.ts';
+import { macSpoofCheckChain, macSpoofCheckComment, macSpoofCheckRefId } from './netfilter-names.ts';
 
 /** The table (family `bridge`) holding the macspoofchk chains, shared with ebtables-nft's nat table. */
 export const MAC_SPOOF_CHECK_TABLE = 'nat';
