@@ -25,6 +25,7 @@ import { portmap } from '@cni/plugin-portmap';
 import { ptp } from '@cni/plugin-ptp';
 import { sample } from '@cni/plugin-sample';
 import { sbr } from '@cni/plugin-sbr';
+import { sriov } from '@cni/plugin-sriov';
 import { tap } from '@cni/plugin-tap';
 import { tuning } from '@cni/plugin-tuning';
 import { vlan } from '@cni/plugin-vlan';
@@ -60,6 +61,7 @@ const DELEGATES: Record<string, CniPlugin> = {
   ptp,
   sample,
   sbr,
+  sriov,
   static: staticIpam,
   tap,
   tuning,

@@ -232,6 +232,28 @@ export const TARGETS: readonly PluginTarget[] = [
       }),
   },
   {
+    // No SR-IOV device here (the VM tier proves the real path on netdevsim): every ADD is refused,
+    // and what is checked is how — a CNI error, nothing left in the namespaces or the dataDir.
+    // A PCI address no machine of this kind has, so that no case can reach a real device.
+    type: 'sriov',
+    reference: false,
+    alwaysRefused: 'the host has no SR-IOV device',
+    conf: (place) =>
+      base(place, 'sriov', {
+        deviceID: '0000:ff:1f.7',
+        vlan: 100,
+        vlanQoS: 1,
+        spoofchk: 'on',
+        trust: 'off',
+        link_state: 'enable',
+        min_tx_rate: 0,
+        max_tx_rate: 100,
+        mac: '02:11:22:33:44:55',
+        dataDir: join(place.dir, 'sriov'),
+        ipam: { type: 'static', addresses: [{ address: '10.85.0.2/24' }] },
+      }),
+  },
+  {
     // The pod's networks from a NAD folder and the annotations containerd passes (no API
     // server): the default network through ptp, the selected one through macvlan, both with
     // host-local, all delegated in-process as in the bundle.
