@@ -99,7 +99,7 @@ export type ChildLinkSpec = DistributiveOmit<ChildLinkAdd, 'name' | 'parentIndex
 /** Options of {@link createOnMaster}. */
 export interface CreateOnMasterOptions {
   /** The container's namespace path and the name the link must end up with (CNI_IFNAME). */
-  request: { readonly netns: string; readonly ifName: string };
+  request: { readonly netns: string; readonly ifName: string; readonly containerId: string };
   /** Which master, the MTU (0: the master's), and where the master lives. */
   conf: MasterConf;
   /** The container's namespace handle, where the link ends up. */
@@ -132,6 +132,7 @@ export async function createOnMaster(options: CreateOnMasterOptions): Promise<In
     const link = await createThenRename({
       container: options.container,
       ifName: request.ifName,
+      containerId: request.containerId,
       prefix: options.prefix,
       kind: options.link.kind,
       create: async (name) => {

@@ -4,9 +4,17 @@ import { randomBytes } from '@cni/sys';
 import type { Link, Netlink } from '@cni/netlink';
 import { messageOf } from './sandbox.ts';
 
-/** A temporary link name: `prefix` and 8 hex digits (fits IFNAMSIZ for a prefix of up to 7). */
-export function temporaryLinkName(prefix: string): string {
-  return `${prefix}${randomBytes(4).toString('hex')}`;
+/**
+ * A temporary link name: `prefix` and 8 hex digits (fits IFNAMSIZ for a prefix of up to 7). With
+ * `attachment` (`<containerID>/<ifname>`) the digits are its FNV-1a hash, so that the runtime's DEL
+ * after an ADD killed between creating and renaming finds the link by the same name
+ * ({@link deleteSandboxLink}'s `leftover`); without it, random.
+ */
+export function temporaryLinkName(prefix: string, attachment?: string): string {
+  if (attachment === undefined) return `${prefix}${randomBytes(4).toString('hex')}`;
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(attachment, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return `${prefix}${hash.toString(16).padStart(8, '0')}`;
 }
 
 /** Options of {@link createThenRename}. */
@@ -19,6 +27,13 @@ export interface CreateThenRenameOptions {
   prefix: string;
   /** What the link is, for messages: `macvlan`, `ipvlan`. */
   kind: string;
+  /**
+   * The container ID: the temporary name is then derived from it and `ifName`
+   * ({@link temporaryLinkName}), and a link left under it by a killed ADD of the same attachment
+   * is removed first. Without it the name is random, and such a leftover stays until the
+   * namespace goes.
+   */
+  containerId?: string;
   /** Make the link under `tmpName` so that it ends up in the container's namespace; its errors pass through. */
   create: (tmpName: string) => Promise<unknown>;
 }
@@ -30,7 +45,8 @@ export interface CreateThenRenameOptions {
  */
 export async function createThenRename(options: CreateThenRenameOptions): Promise<Link> {
   const { container, ifName, kind } = options;
-  const tmpName = temporaryLinkName(options.prefix);
+  const tmpName = temporaryLinkName(options.prefix, options.containerId === undefined ? undefined : `${options.containerId}/${ifName}`);
+  if (options.containerId !== undefined) await container.link.del({ name: tmpName }).catch(() => undefined);
   // The plugin words its own creation errors (which master, which mode): they pass through.
   await options.create(tmpName);
   try {

@@ -51,11 +51,15 @@ export async function openHost(): Promise<Netlink> {
 /**
  * DEL of the link a plugin made in the container: remove `ifName` from the container's namespace;
  * a namespace or link already gone is success (DEL is idempotent). Returns whether it removed one.
+ * `leftover` is the attachment's temporary name ({@link temporaryLinkName} with its container ID
+ * and ifname): an ADD killed between creating and renaming left the link under it.
  */
-export async function deleteSandboxLink(netns: string, ifName: string): Promise<boolean> {
+export async function deleteSandboxLink(netns: string, ifName: string, options: { leftover?: string } = {}): Promise<boolean> {
   const container = await openSandboxForDel(netns);
   if (!container) return false;
   try {
+    // A link an ADD killed before its rename left under its temporary name (createThenRename).
+    if (options.leftover !== undefined) await container.link.del({ name: options.leftover }).catch(() => undefined);
     await container.link.del({ name: ifName });
     return true;
   } catch (error) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { DelRequest } from '@cni/skel';
-import { deleteSandboxLink } from '@cni/link';
+import { deleteSandboxLink, temporaryLinkName } from '@cni/link';
 import { ipamTypeOf } from '@cni/spec';
 
 /**
@@ -11,5 +11,6 @@ import { ipamTypeOf } from '@cni/spec';
 export async function cmdDel(request: DelRequest): Promise<void> {
   const type = ipamTypeOf(request.conf);
   if (type !== '') await request.delegate(type);
-  await deleteSandboxLink(request.netns, request.ifName);
+  // Also the link of an ADD killed before its rename, under its temporary name.
+  await deleteSandboxLink(request.netns, request.ifName, { leftover: temporaryLinkName('mv', `${request.containerId}/${request.ifName}`) });
 }

@@ -1,19 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
-import { randomBytes } from 'node:crypto';
 import { configureIface, ipamAddFor } from '@cni/ipam';
 import type { Netlink } from '@cni/netlink';
 import { UndoStack, type AddRequest } from '@cni/skel';
 import type { InterfaceV100, Result, ResultV100 } from '@cni/spec';
-import { messageOf, openSandbox } from '@cni/link';
+import { messageOf, openSandbox, temporaryLinkName } from '@cni/link';
 import { loadConf, type TapNetConf } from './net-conf.ts';
 import { createTapWithLabel } from './selinux.ts';
 
 /**
- * Create the tap inside the container under a random name, rename it to `ifName`, make it a port
- * of `bridge` when one is named, and set it up. The device goes if any step fails.
+ * Create the tap inside the container under a temporary name, rename it to `ifName`, make it a
+ * port of `bridge` when one is named, and set it up. The device goes if any step fails. The
+ * temporary name comes from the container ID and `ifName`, so that the runtime's DEL after an ADD
+ * killed before the rename finds the device (cmd-del), and a retried ADD replaces it.
  */
-export async function createTap(conf: TapNetConf, ifName: string, netns: string, container: Netlink): Promise<InterfaceV100> {
-  const tmpName = `tap${randomBytes(4).toString('hex')}`;
+export async function createTap(conf: TapNetConf, ifName: string, netns: string, container: Netlink, containerId: string): Promise<InterfaceV100> {
+  const tmpName = temporaryLinkName('tap', `${containerId}/${ifName}`);
+  await container.link.del({ name: tmpName }).catch(() => undefined);
   if (conf.selinuxContext !== '') {
     createTapWithLabel(netns, conf.selinuxContext, { name: tmpName, multiQueue: conf.multiQueue, owner: conf.owner, group: conf.group });
     try {
@@ -80,7 +82,7 @@ export async function cmdAdd(request: AddRequest): Promise<Result> {
   const container = await openSandbox(request.netns);
   try {
     await using undo = new UndoStack();
-    const iface = await createTap(conf, request.ifName, request.netns, container);
+    const iface = await createTap(conf, request.ifName, request.netns, container, request.containerId);
     undo.defer(() => container.link.del({ name: request.ifName }));
     let result: ResultV100 = { cniVersion: '1.1.0', interfaces: [iface] };
     if (conf.ipamType !== '') {

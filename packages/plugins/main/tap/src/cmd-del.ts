@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { DelRequest } from '@cni/skel';
-import { deleteSandboxLink } from '@cni/link';
+import { deleteSandboxLink, temporaryLinkName } from '@cni/link';
 import { loadConf } from './net-conf.ts';
 
 /**
@@ -10,5 +10,6 @@ import { loadConf } from './net-conf.ts';
 export async function cmdDel(request: DelRequest): Promise<void> {
   const conf = loadConf(request);
   if (conf.ipamType !== '') await request.delegate(conf.ipamType);
-  await deleteSandboxLink(request.netns, request.ifName);
+  // Also the device of an ADD killed before its rename, under its temporary name.
+  await deleteSandboxLink(request.netns, request.ifName, { leftover: temporaryLinkName('tap', `${request.containerId}/${request.ifName}`) });
 }
