@@ -377,9 +377,10 @@ class Session<P> {
 
   /**
    * Undo the attachment whose ADD just failed: DEL of its whole list. When a plugin refused the
-   * configuration in ADD and refuses it again in DEL (see {@link refusedAt}), it acted on nothing, and a DEL that stops at it would leave the plugins before it in the list
-   * in place, and keep the record for a runtime DEL that can only fail the same way: then only
-   * the plugins before it are deleted. The failure texts, as {@link deleteAll}'s.
+   * configuration in ADD and refuses it again in DEL (see {@link refusedAt}), it acted on nothing;
+   * a DEL that stops at it would leave the plugins before it in the list in place, and keep the
+   * record for a runtime DEL that can only fail the same way. Then only the plugins before it are
+   * deleted. Returns the failure texts, as {@link deleteAll} does.
    */
   async undoFailed(attachment: CachedAttachment, addError: unknown, netns: string): Promise<string[]> {
     const runtime = this.runtime(attachment, netns);
