@@ -8,28 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dhcp } from '@cni/ipam-dhcp';
-import { hostLocal } from '@cni/ipam-hostlocal';
-import { staticIpam } from '@cni/ipam-static';
+import { plugins } from '@cni/cni-bundle';
 import { createMultinet } from '@cni/multinet';
-import { bandwidth } from '@cni/plugin-bandwidth';
-import { bond } from '@cni/plugin-bond';
-import { bridge } from '@cni/plugin-bridge';
-import { dummy } from '@cni/plugin-dummy';
-import { firewall } from '@cni/plugin-firewall';
-import { hostDevice } from '@cni/plugin-host-device';
-import { ipvlan } from '@cni/plugin-ipvlan';
-import { loopback } from '@cni/plugin-loopback';
-import { macvlan } from '@cni/plugin-macvlan';
-import { portmap } from '@cni/plugin-portmap';
-import { ptp } from '@cni/plugin-ptp';
-import { sample } from '@cni/plugin-sample';
-import { sbr } from '@cni/plugin-sbr';
-import { sriov } from '@cni/plugin-sriov';
-import { tap } from '@cni/plugin-tap';
-import { tuning } from '@cni/plugin-tuning';
-import { vlan } from '@cni/plugin-vlan';
-import { vrf } from '@cni/plugin-vrf';
 import { delegateError, execDelegate, runPlugin, type CniPlugin, type DelegateInvocation } from '@cni/skel';
 import { parseResult } from '@cni/spec';
 import {
@@ -44,30 +24,12 @@ import {
   type TestNamespace,
 } from '@cni/testkit';
 
-/** The plugins multinet may delegate to, by type: every one below but multinet itself. */
-const DELEGATES: Record<string, CniPlugin> = {
-  bandwidth,
-  bond,
-  bridge,
-  dhcp,
-  dummy,
-  firewall,
-  'host-device': hostDevice,
-  'host-local': hostLocal,
-  ipvlan,
-  loopback,
-  macvlan,
-  portmap,
-  ptp,
-  sample,
-  sbr,
-  sriov,
-  static: staticIpam,
-  tap,
-  tuning,
-  vlan,
-  vrf,
-};
+/**
+ * The plugins multinet may delegate to, by type: every plugin the bundle ships but calico-ipam,
+ * whose every request waits on etcd, and the bundle's multinet, which runs its delegates as
+ * executables (the one below runs them in this process).
+ */
+const DELEGATES: Record<string, CniPlugin> = Object.fromEntries(Object.entries(plugins).filter(([type]) => type !== 'multinet' && type !== 'calico-ipam'));
 
 /**
  * Every plugin of the workspace the tier fuzzes, by its type. multinet delegates through libcni
